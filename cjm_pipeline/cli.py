@@ -1,0 +1,175 @@
+"""The ``cjm`` command line: a thin layer over the library.
+
+Errors the user can fix end with one line ``Error: ...`` and exit code 1; ``--debug``
+shows the traceback instead. On a terminal the steps show as a progress line; otherwise
+(cron, Airflow) each step is one plain, timestamped log line on stderr.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__, db, export, pipeline
+from .config import load_config
+from .errors import CjmError
+from .warehouse import Warehouse, recompute_funnel
+
+CONFIG_OPTION = click.option("-c", "--config", "config_path", required=True, type=click.Path(dir_okay=False),
+                             help="Pipeline config (YAML), e.g. configs/sample.yaml.")
+
+
+def handle_errors(fn):
+    """CjmError -> one-line message and exit code 1 (with --debug: the traceback)."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except CjmError as e:
+            if click.get_current_context().find_root().params.get("debug"):
+                raise
+            raise click.ClickException(str(e)) from None
+    return wrapper
+
+
+class Reporter:
+    """Step progress: a rewritten line on a terminal, plain log lines otherwise."""
+
+    def __init__(self, quiet: bool = False):
+        self.tty = sys.stderr.isatty()
+        self.quiet = quiet
+
+    def log(self, message: str) -> None:
+        if self.quiet:
+            return
+        if self.tty:
+            click.echo("\r\033[K" + message, err=True)
+        else:
+            stamp = dt.datetime.now().strftime("%Y-%m-%d %H:%M:%S")
+            click.echo(f"{stamp} cjm: {message}", err=True)
+
+    def step(self, step, i: int, n: int) -> None:
+        if self.tty and not self.quiet:
+            click.echo(f"\r\033[K[{i:>2}/{n}] {step.name} ...", err=True, nl=False)
+
+    def done(self) -> None:
+        if self.tty and not self.quiet:
+            click.echo("\r\033[K", err=True, nl=False)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="cjm")
+@click.option("--debug", is_flag=True, help="Show full tracebacks and SQL errors.")
+def main(debug: bool) -> None:
+    """cjm: customer journey maps measured from your data.
+
+    \b
+    Quick start:
+      cjm validate -c configs/sample.yaml
+      cjm run -c configs/sample.yaml
+      cjm funnel -c configs/sample.yaml --window 30d
+    """
+
+
+@main.command()
+@CONFIG_OPTION
+@click.option("--until", metavar="STEP", help="Stop after this step (see `cjm steps`); skips exports.")
+@click.option("--full-refresh", is_flag=True, help="Forget what was loaded and re-read every input file.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only the summary.")
+@handle_errors
+def run(config_path: str, until: str | None, full_refresh: bool, quiet: bool) -> None:
+    """Ingest new files, rebuild every table and export the CSVs.
+
+    \b
+    Example:
+      cjm run -c configs/sample.yaml
+      cjm run -c configs/sample.yaml --until classified_events
+    """
+    cfg = load_config(config_path)
+    rep = Reporter(quiet)
+    try:
+        result = pipeline.run(cfg, until=until, full_refresh=full_refresh, log=rep.log, on_step=rep.step)
+    finally:
+        rep.done()
+    t = result.totals
+    loaded = sum(1 for f in result.loads if f.status == "loaded")
+    skipped = len(result.loads) - loaded
+    click.echo(f"cjm run {result.run_id}: {result.status} in {result.seconds:.1f} s")
+    click.echo(f"  input: {loaded} new file(s), {skipped} already loaded; rows in {t['rows_in']:,}: "
+               f"loaded {t['rows_loaded']:,}, duplicate {t['rows_duplicate']:,}, quarantined {t['rows_quarantined']:,}")
+    counts = {r.step: r.rows for r in result.steps}
+    if "journeys" in counts:
+        click.echo(f"  customers: {counts['journeys']:,}; classified events: {counts['classified_events']:,}")
+    click.echo(f"  warehouse: {cfg.warehouse_path}")
+    if result.exports:
+        click.echo(f"  outputs: {cfg.output_dir}/ ({', '.join(Path(p).name for p in result.exports)})")
+    if t["rows_quarantined"]:
+        click.echo(f"  {t['rows_quarantined']} row(s) quarantined: see quarantine.csv or the `quarantine` table")
+
+
+@main.command()
+@CONFIG_OPTION
+@handle_errors
+def validate(config_path: str) -> None:
+    """Check a config without touching any data.
+
+    \b
+    Example:
+      cjm validate -c configs/sample.yaml
+    """
+    cfg = load_config(config_path)
+    click.echo(f"{config_path}: OK ({len(cfg.sources)} source(s), {len(cfg.stages)} stages: "
+               f"{' > '.join(cfg.stage_names)}; funnel {cfg.funnel.mode}, window {cfg.funnel.window})")
+
+
+@main.command()
+@CONFIG_OPTION
+@click.option("--mode", type=click.Choice(["ordered"]), help="Funnel mode (default: the config's).")
+@click.option("--window", metavar="DURATION", help="Conversion window, e.g. 30d, 12h (default: the config's).")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), help="Write the funnel CSV here "
+              "(default: funnel.csv in the output folder).")
+@handle_errors
+def funnel(config_path: str, mode: str | None, window: str | None, out_path: str | None) -> None:
+    """Recompute the funnel from the warehouse, without re-ingesting.
+
+    Nothing in the warehouse changes: the funnel is rebuilt in memory from the stored
+    classified events, printed, and written to --out (with a .meta.json sidecar).
+
+    \b
+    Example:
+      cjm funnel -c configs/sample.yaml --window 30d --out build/funnel_30d.csv
+    """
+    cfg = load_config(config_path)
+    window = window or cfg.funnel.window
+    mode = mode or cfg.funnel.mode
+    with Warehouse(cfg.warehouse_path).connect() as con:
+        recompute_funnel(con, window=window, mode=mode, where="--")
+        from dataclasses import replace
+        cfg = replace(cfg, funnel=replace(cfg.funnel, window=window, mode=mode))
+        frame = db.read_table(con, "funnel", order_by=("step",))
+        path = Path(out_path) if out_path else cfg.output_dir / "funnel.csv"
+        export.write_csv(con, cfg, "funnel", path, ("step",))
+        export.write_sidecar(path, {**export.metadata(con, cfg, run_id="funnel-" + dt.datetime.now().strftime("%Y%m%dT%H%M%S")),
+                                    "table": "funnel"})
+    cols = ["step", "stage", "customers", "conversion_from_previous", "conversion_from_start", "ttc_median_s"]
+    click.echo(frame[cols].to_string(index=False))
+    click.echo(f"funnel ({mode}, window {window}) written to {path}")
+
+
+@main.command()
+def steps() -> None:
+    """List the pipeline steps in order: output table, inputs and grain.
+
+    \b
+    Example:
+      cjm steps
+    """
+    for i, s in enumerate(pipeline.STEPS, start=1):
+        grain = f" grain({', '.join(s.grain)})" if s.grain else ""
+        click.echo(f"{i:>2}. {s.name:<24} <- {', '.join(s.inputs)}{grain}")
+        if s.doc:
+            click.echo(f"    {s.doc}")

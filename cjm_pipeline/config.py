@@ -1,0 +1,399 @@
+"""The pipeline config: YAML in, frozen dataclasses out, every problem reported at once.
+
+A config is read with :func:`load_config`. The YAML is checked against the dataclasses
+below by one small generic helper (:func:`_build`): unknown keys get a difflib
+suggestion, required keys and scalar types are checked, and each problem names the
+dotted key path, e.g. ``stages[2].rules[0].sorce: unknown key; did you mean 'source'?``.
+Then :func:`_check` runs the semantic checks (unique stage names, known formats, valid
+time zone, window syntax, regex syntax, ...). All problems are raised together as one
+:class:`~cjm_pipeline.errors.ConfigError`, before any data is touched.
+
+Relative paths are resolved against ``base_dir``, itself relative to the config file's
+folder (default: that folder), so ``cjm run -c /abs/path/config.yaml`` works from cron
+in any working directory.
+
+YAML 1.1 traps: ``no``/``on`` become booleans, ``0123`` an octal number and
+``2024-01-01 10:00`` a datetime. Stage names must be strings, so the first two are
+caught; quote phone numbers and codes in rules.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import hashlib
+import re
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+import yaml
+
+from .errors import ConfigError
+
+#: Unified columns of the ``events`` table that a generic source may provide.
+EVENT_COLUMNS = (
+    "event_time", "event_type", "event_id", "channel",
+    "utm_source", "utm_medium", "utm_campaign", "url", "revenue",
+)
+#: Identifier columns; each row needs at least one non-empty value.
+IDENTIFIER_COLUMNS = (
+    "customer_id", "anonymous_id", "user_id", "client_id", "email", "phone", "crm_contact_id",
+)
+CANONICAL_COLUMNS = EVENT_COLUMNS + IDENTIFIER_COLUMNS
+REQUIRED_COLUMNS = ("event_time", "event_type")
+
+#: Keys a stage rule may test directly; properties are written ``properties.<name>``.
+RULE_COLUMNS = (
+    "event_type", "channel", "utm_source", "utm_medium", "utm_campaign", "url",
+    "source", "source_system",
+)
+PROPERTY_PREFIX = "properties."
+
+SOURCE_FORMATS = ("generic_events",)
+FUNNEL_MODES = ("ordered",)
+CSV_ENCODINGS = ("utf-8", "utf-8-sig")
+
+_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
+_DURATION_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def parse_duration(text: str) -> int:
+    """Seconds in a duration such as ``90d``, ``12h``, ``30m``, ``2w`` or ``45s``.
+
+    >>> parse_duration("90d")
+    7776000
+    >>> parse_duration("30m")
+    1800
+    """
+    m = _DURATION.match(str(text))
+    if not m:
+        raise ValueError(f"not a duration: {text!r}; write a number and a unit s, m, h, d or w, e.g. '90d'")
+    return int(m.group(1)) * _DURATION_SECONDS[m.group(2)]
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """One input: a file, a glob or a folder of CSV/Parquet files in one format."""
+
+    name: str
+    format: str
+    path: str
+    columns: dict[str, str] = field(default_factory=dict)
+    """Renames the file's own headers to the unified names: ``{file header: unified name}``."""
+    encoding: str = "auto"
+    """``auto`` (UTF-8 with or without BOM, else cp1251) or any Python codec name."""
+    delimiter: str = "auto"
+    """``auto`` sniffs among ``,`` ``;`` tab and ``|``."""
+    timezone: str | None = None
+    """Time zone of naive timestamps in this source; default: the config's ``timezone``."""
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    """A journey stage; an event belongs to the first stage with a matching rule."""
+
+    name: str
+    rules: list[dict[str, Any]]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class FunnelConfig:
+    mode: str = "ordered"
+    window: str = "90d"
+
+    @property
+    def window_seconds(self) -> int:
+        return parse_duration(self.window)
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    dir: str = "build/out"
+    csv_delimiter: str = ","
+    csv_encoding: str = "utf-8"
+    """``utf-8-sig`` writes a byte-order mark so Excel shows Cyrillic correctly."""
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    sources: list[SourceConfig]
+    stages: list[StageConfig]
+    warehouse: str = "build/cjm.duckdb"
+    timezone: str = "UTC"
+    base_dir: str = "."
+    funnel: FunnelConfig = field(default_factory=FunnelConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+    memory_limit: str | None = None
+    """DuckDB ``memory_limit`` (e.g. ``4GB``); default DuckDB's own (80% of RAM)."""
+    # Filled in by load_config, not read from YAML:
+    config_path: str = field(default="<dict>", metadata={"internal": True})
+    config_sha256: str = field(default="", metadata={"internal": True})
+
+    def resolve(self, path: str) -> Path:
+        """An absolute path for a path written in the config."""
+        p = Path(path).expanduser()
+        return p if p.is_absolute() else (Path(self.base_dir) / p).resolve()
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.resolve(self.warehouse)
+
+    @property
+    def output_dir(self) -> Path:
+        return self.resolve(self.output.dir)
+
+    @property
+    def stage_names(self) -> list[str]:
+        return [s.name for s in self.stages]
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_config(path: str | Path) -> PipelineConfig:
+    """Read and validate a YAML config file.
+
+    Raises :class:`ConfigError` listing every problem found, each with its key path.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(str(path), ["file not found"])
+    raw_bytes = path.read_bytes()
+    try:
+        data = yaml.safe_load(raw_bytes.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise ConfigError(str(path), ["not UTF-8 text; save the config as UTF-8"]) from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise ConfigError(str(path), [f"{where}invalid YAML: {getattr(e, 'problem', e)}"]) from None
+    base = path.resolve().parent
+    return config_from_dict(data, file=str(path), base_dir=base, sha256=hashlib.sha256(raw_bytes).hexdigest())
+
+
+def config_from_dict(data: Any, *, file: str = "<dict>", base_dir: str | Path = ".", sha256: str = "") -> PipelineConfig:
+    """Validate a config given as a dict (as parsed from YAML). Used by tests and notebooks."""
+    problems: list[str] = []
+    if not isinstance(data, dict):
+        raise ConfigError(file, ["the config must be a mapping of keys (warehouse, sources, stages, ...)"])
+    data = dict(data)
+    data["base_dir"] = str((Path(base_dir) / str(data.get("base_dir", "."))).resolve())
+    if not sha256:
+        sha256 = hashlib.sha256(repr(sorted(data.items(), key=str)).encode()).hexdigest()
+    cfg = _build(PipelineConfig, data, "", problems)
+    if cfg is not None and not problems:
+        problems.extend(_check(cfg))
+    if problems:
+        raise ConfigError(file, problems)
+    return dataclasses.replace(cfg, config_path=file, config_sha256=sha256)
+
+
+def _suggest(word: str, choices: typing.Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def _join(prefix: str, key: str) -> str:
+    return f"{prefix}.{key}" if prefix else key
+
+
+def _type_name(tp: Any) -> str:
+    return {str: "a string", int: "a whole number", bool: "true or false", float: "a number"}.get(tp, str(tp))
+
+
+def _build(tp: Any, value: Any, where: str, problems: list[str]) -> Any:
+    """Turn parsed YAML into ``tp``, appending problems (with key paths) instead of raising."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return None if value is None else _build(args[0], value, where, problems)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            problems.append(f"{where or 'config'}: expected a mapping of keys, got {value!r}")
+            return None
+        hints = typing.get_type_hints(tp)
+        fields = {f.name: f for f in dataclasses.fields(tp) if not f.metadata.get("internal")}
+        kwargs = {}
+        for key, item in value.items():
+            if key not in fields:
+                problems.append(f"{_join(where, str(key))}: unknown key{_suggest(str(key), fields)}"
+                                f" (valid keys: {', '.join(fields)})")
+                continue
+            kwargs[key] = _build(hints[key], item, _join(where, key), problems)
+        for name, f in fields.items():
+            no_default = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+            if no_default and name not in value:
+                problems.append(f"{_join(where, name)}: required")
+                kwargs[name] = None
+        return tp(**kwargs)
+    if origin is list:
+        (item_tp,) = typing.get_args(tp)
+        if not isinstance(value, list):
+            problems.append(f"{where}: expected a list, got {value!r}")
+            return []
+        return [_build(item_tp, v, f"{where}[{i}]", problems) for i, v in enumerate(value)]
+    if origin is dict:
+        key_tp, val_tp = typing.get_args(tp)
+        if not isinstance(value, dict):
+            problems.append(f"{where}: expected a mapping, got {value!r}")
+            return {}
+        if val_tp is Any:
+            return dict(value)
+        return {str(k): _build(val_tp, v, f"{where}.{k}", problems) for k, v in value.items()}
+    if tp in (str, int, float, bool):
+        ok = isinstance(value, tp) and not (tp is int and isinstance(value, bool))
+        if tp is float and isinstance(value, int) and not isinstance(value, bool):
+            ok = True
+        if not ok:
+            hint = " (YAML reads yes/no/on/off as booleans: quote it)" if isinstance(value, bool) else ""
+            problems.append(f"{where}: expected {_type_name(tp)}, got {value!r}{hint}")
+        return value
+    return value
+
+
+# --------------------------------------------------------------------------- semantic checks
+
+
+def _check(cfg: PipelineConfig) -> list[str]:
+    problems: list[str] = []
+    problems += _check_timezone(cfg.timezone, "timezone")
+    if cfg.memory_limit is not None and not re.match(r"^\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", cfg.memory_limit, re.I):
+        problems.append(f"memory_limit: {cfg.memory_limit!r} is not a size; write e.g. '4GB' or '512MB'")
+
+    if not cfg.sources:
+        problems.append("sources: at least one source is required")
+    seen_sources: set[str] = set()
+    for i, src in enumerate(cfg.sources):
+        where = f"sources[{i}]"
+        if not _NAME.match(src.name or ""):
+            problems.append(f"{where}.name: {src.name!r} must be letters, digits and underscores, starting with a letter")
+        elif src.name in seen_sources:
+            problems.append(f"{where}.name: duplicate source name '{src.name}'")
+        seen_sources.add(src.name)
+        if src.format not in SOURCE_FORMATS:
+            problems.append(f"{where}.format: unknown format {src.format!r}{_suggest(src.format, SOURCE_FORMATS)}"
+                            f" (valid formats: {', '.join(SOURCE_FORMATS)})")
+        if src.timezone is not None:
+            problems += _check_timezone(src.timezone, f"{where}.timezone")
+        for header, target in src.columns.items():
+            if target not in CANONICAL_COLUMNS:
+                problems.append(f"{where}.columns.{header}: {target!r} is not a unified column"
+                                f"{_suggest(target, CANONICAL_COLUMNS)} (valid: {', '.join(CANONICAL_COLUMNS)})")
+        targets = list(src.columns.values())
+        for dup in sorted({t for t in targets if targets.count(t) > 1}):
+            problems.append(f"{where}.columns: several file columns are mapped to '{dup}'")
+        if src.encoding != "auto":
+            import codecs
+            try:
+                codecs.lookup(src.encoding)
+            except LookupError:
+                problems.append(f"{where}.encoding: unknown encoding {src.encoding!r} (e.g. auto, utf-8, cp1251)")
+        if src.delimiter != "auto" and len(src.delimiter.encode("utf-8").decode("unicode_escape")) != 1:
+            problems.append(f"{where}.delimiter: {src.delimiter!r} must be one character or 'auto'")
+
+    if len(cfg.stages) < 2:
+        problems.append("stages: at least two stages are needed for a journey")
+    seen_stages: set[str] = set()
+    for i, stage in enumerate(cfg.stages):
+        where = f"stages[{i}]"
+        if not isinstance(stage.name, str) or not stage.name.strip():
+            problems.append(f"{where}.name: a non-empty string is required")
+        elif stage.name in seen_stages:
+            problems.append(f"{where}.name: duplicate stage name '{stage.name}'")
+        elif any(c in stage.name for c in ">,\n"):
+            problems.append(f"{where}.name: {stage.name!r} may not contain '>', ',' or a line break (they separate stage paths)")
+        seen_stages.add(stage.name)
+        if not stage.rules:
+            problems.append(f"{where}.rules: at least one rule is required")
+        for j, rule in enumerate(stage.rules or []):
+            problems += check_rule(rule, f"{where}.rules[{j}]")
+
+    problems += check_funnel(cfg.funnel)
+    if cfg.output.csv_encoding not in CSV_ENCODINGS:
+        problems.append(f"output.csv_encoding: {cfg.output.csv_encoding!r}{_suggest(cfg.output.csv_encoding, CSV_ENCODINGS)}"
+                        f" (valid: {', '.join(CSV_ENCODINGS)})")
+    if len(cfg.output.csv_delimiter) != 1:
+        problems.append(f"output.csv_delimiter: {cfg.output.csv_delimiter!r} must be one character")
+    return problems
+
+
+def check_funnel(funnel: FunnelConfig, where: str = "funnel.") -> list[str]:
+    """Problems with the funnel settings; ``where`` prefixes the key names (``--`` for CLI options)."""
+    problems = []
+    if funnel.mode not in FUNNEL_MODES:
+        problems.append(f"{where}mode: unknown mode {funnel.mode!r}{_suggest(funnel.mode, FUNNEL_MODES)}"
+                        f" (valid modes: {', '.join(FUNNEL_MODES)})")
+    try:
+        if parse_duration(funnel.window) <= 0:
+            problems.append(f"{where}window: must be longer than zero")
+    except ValueError as e:
+        problems.append(f"{where}window: {e}")
+    return problems
+
+
+def _check_timezone(name: str, where: str) -> list[str]:
+    try:
+        ZoneInfo(name)
+        return []
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        return [f"{where}: unknown time zone {name!r}{_suggest(str(name), available_timezones())}"
+                " (use an IANA name such as 'Europe/Moscow' or 'UTC')"]
+
+
+def check_rule(rule: Any, where: str) -> list[str]:
+    """Problems with one stage rule (a mapping of key -> value, list of values, glob or ``re:`` regex)."""
+    if not isinstance(rule, dict) or not rule:
+        return [f"{where}: a rule is a non-empty mapping such as {{event_type: visit}}"]
+    problems = []
+    for key, value in rule.items():
+        key = str(key)
+        if not (key in RULE_COLUMNS or (key.startswith(PROPERTY_PREFIX) and len(key) > len(PROPERTY_PREFIX))):
+            problems.append(f"{where}.{key}: unknown key{_suggest(key, RULE_COLUMNS)}"
+                            f" (valid: {', '.join(RULE_COLUMNS)}, or properties.<name> for any other column)")
+            continue
+        values = value if isinstance(value, list) else [value]
+        if not values:
+            problems.append(f"{where}.{key}: an empty list matches nothing")
+        for v in values:
+            if v is None or isinstance(v, (dict, list)):
+                problems.append(f"{where}.{key}: {v!r} is not a value to match; write a string, a list of strings, "
+                                "a glob ('*/catalog/*') or a regex ('re:^/product/')")
+            elif isinstance(v, str) and v.startswith("re:"):
+                try:
+                    re.compile(v[3:])
+                except re.error as e:
+                    problems.append(f"{where}.{key}: invalid regular expression {v[3:]!r}: {e}")
+    return problems
+
+
+def rule_conditions(rule: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """``(key, match_kind, pattern)`` rows for one rule; several rows of one key are alternatives.
+
+    >>> rule_conditions({"event_type": ["visit", "page_view"], "url": "*/catalog/*"})
+    [('event_type', 'exact', 'visit'), ('event_type', 'exact', 'page_view'), ('url', 'glob', '*/catalog/*')]
+    """
+    rows = []
+    for key, value in rule.items():
+        for v in value if isinstance(value, list) else [value]:
+            text = _scalar_text(v)
+            if text.startswith("re:"):
+                rows.append((str(key), "regex", text[3:]))
+            elif "*" in text:
+                rows.append((str(key), "glob", text))
+            else:
+                rows.append((str(key), "exact", text))
+    return rows
+
+
+def _scalar_text(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)

@@ -1,0 +1,211 @@
+"""The one module that talks to DuckDB.
+
+Everything else calls these functions, so connecting, parameter binding, error wrapping
+and identifier quoting live in one place.
+
+* SQL lives in ``sql/<layer>/<table>.sql`` as one static ``select``; :func:`create_table`
+  adds ``create or replace table <name> as``.
+* Values are only ever bound as ``$name`` parameters. DuckDB rejects both extra and
+  missing parameters, so :func:`bind` passes exactly the ones a statement uses.
+* Identifiers never come from values, except file column names mapped in a config,
+  which go through :func:`quote_ident`.
+* Results are always consumed fully (``fetchall``/``df``): on DuckDB 2 a partly read
+  result blocks the next statement on the connection.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Iterable
+
+import duckdb
+import pandas as pd
+
+from .errors import StepError, WarehouseError
+
+_PARAM = re.compile(r"(?<![\w$])\$([a-z_][a-z0-9_]*)")
+_TABLE = re.compile(r"^[a-z_][a-z0-9_]*$")
+_COMMENT = re.compile(r"--[^\n]*")
+
+
+def sql_dir() -> Path:
+    """The ``sql/`` folder: packaged copy first, then the source checkout."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "sql", here.parent / "sql"):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError("cannot find the sql/ folder next to cjm_pipeline")
+
+
+def read_sql(relpath: str) -> str:
+    """The text of ``sql/<relpath>``."""
+    return (sql_dir() / relpath).read_text(encoding="utf-8")
+
+
+def connect(path: str | Path = ":memory:", *, read_only: bool = False, memory_limit: str | None = None,
+            threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    """Open a warehouse (a DuckDB file) or an in-memory database, with UTC as session time zone."""
+    path = str(path)
+    if path != ":memory:":
+        if read_only and not Path(path).exists():
+            raise WarehouseError(f"warehouse {path} does not exist; run `cjm run -c CONFIG` first")
+        if not read_only:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(path, read_only=read_only)
+    except duckdb.IOException as e:
+        if "lock" in str(e).lower():
+            raise WarehouseError(f"warehouse {path} is in use by another process (a running `cjm run`?): {e}") from None
+        raise WarehouseError(f"cannot open warehouse {path}: {e}") from None
+    con.execute("set TimeZone = 'UTC'").fetchall()
+    if memory_limit:
+        con.execute(f"set memory_limit = '{_size(memory_limit)}'").fetchall()
+    if threads:
+        con.execute(f"set threads = {int(threads)}").fetchall()
+    return con
+
+
+def _size(text: str) -> str:
+    """A memory size validated to digits and a unit, safe to place in a SET statement."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B)\s*", text, re.I)
+    if not m:
+        raise ValueError(f"not a memory size: {text!r}")
+    return f"{m.group(1)}{m.group(2)}"
+
+
+def params_used(sql: str) -> set[str]:
+    """The ``$names`` a statement uses (comments ignored).
+
+    >>> sorted(params_used("select $a, $b -- $c"))
+    ['a', 'b']
+    """
+    return set(_PARAM.findall(_COMMENT.sub("", sql)))
+
+
+def bind(sql: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Exactly the params ``sql`` uses; DuckDB rejects extras and missing ones."""
+    used = params_used(sql)
+    if missing := used - params.keys():
+        raise KeyError(f"parameters not provided: {sorted(missing)}")
+    return {name: params[name] for name in used}
+
+
+def quote_ident(name: str) -> str:
+    """Quote a column name taken from a file header (double quotes doubled).
+
+    >>> print(quote_ident('Дата события'))
+    "Дата события"
+    """
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def check_table_name(name: str) -> str:
+    if not _TABLE.match(name):
+        raise ValueError(f"not a plain table name: {name!r}")
+    return name
+
+
+def execute(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None) -> list[tuple]:
+    """Run one statement with exactly its parameters; return all rows."""
+    return con.execute(sql, bind(sql, params or {})).fetchall()
+
+
+def query(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
+    """Run a select and return a DataFrame."""
+    return con.execute(sql, bind(sql, params or {})).df()
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None) -> Any:
+    rows = execute(con, sql, params)
+    return rows[0][0] if rows else None
+
+
+def create_table(con: duckdb.DuckDBPyConnection, name: str, select_sql: str, params: dict[str, Any] | None = None) -> None:
+    """``create or replace table <name> as <select_sql>`` with bound parameters."""
+    sql = f"create or replace table {check_table_name(name)} as\n{select_sql}"
+    con.execute(sql, bind(sql, params or {})).fetchall()
+
+
+def run_step_sql(con: duckdb.DuckDBPyConnection, step: str, relpath: str, params: dict[str, Any]) -> None:
+    """Materialize table ``step`` from ``sql/<relpath>``; DuckDB errors become :class:`StepError`."""
+    sql = read_sql(relpath)
+    try:
+        create_table(con, step, sql, params)
+    except KeyError as e:
+        raise StepError(step, f"sql/{relpath}: {e.args[0]}") from None
+    except duckdb.Error as e:
+        raise StepError(step, f"sql/{relpath}: {type(e).__name__}: {e}") from e
+
+
+def register(con: duckdb.DuckDBPyConnection, name: str, frame: Any) -> None:
+    """Expose a DataFrame or Arrow table as a view ``name`` on this connection."""
+    con.register(check_table_name(name), frame)
+
+
+def unregister(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    con.unregister(check_table_name(name))
+
+
+def write_table(con: duckdb.DuckDBPyConnection, name: str, frame: Any, *, append: bool = False) -> None:
+    """Store a DataFrame/Arrow table as table ``name`` (replace, or append to an existing one)."""
+    check_table_name(name)
+    view = f"_cjm_in_{name}"
+    con.register(view, frame)
+    try:
+        if append and table_exists(con, name):
+            con.execute(f"insert into {name} by name select * from {view}").fetchall()
+        else:
+            con.execute(f"create or replace table {name} as select * from {view}").fetchall()
+    finally:
+        con.unregister(view)
+
+
+def attach_read_only(con: duckdb.DuckDBPyConnection, path: str | Path, alias: str) -> None:
+    """Attach a warehouse file read-only and put it on the search path after the scratch database."""
+    check_table_name(alias)
+    try:
+        con.execute(f"attach $path as {alias} (read_only)", {"path": str(path)}).fetchall()
+    except duckdb.Error as e:
+        msg = str(e)
+        if "lock" in msg.lower() or "conflict" in msg.lower():
+            raise WarehouseError(f"warehouse {path} is open for writing elsewhere (a running `cjm run`?): {msg}") from None
+        raise WarehouseError(f"cannot open warehouse {path}: {msg}") from None
+    con.execute(f"set search_path = 'memory.main,{alias}.main'").fetchall()
+
+
+def existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Tables and views visible on this connection (all attached databases)."""
+    rows = con.execute("select table_name from information_schema.tables").fetchall()
+    return {r[0] for r in rows}
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return name in existing_tables(con)
+
+
+def columns(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
+    """Column names of a table or view, in order."""
+    return [d[0] for d in con.execute(f"select * from {check_table_name(name)} limit 0").description]
+
+
+def read_table(con: duckdb.DuckDBPyConnection, name: str, order_by: Iterable[str] = ()) -> pd.DataFrame:
+    """A whole table as a DataFrame, optionally ordered by some of its columns."""
+    check_table_name(name)
+    if not table_exists(con, name):
+        raise WarehouseError(f"the warehouse has no table '{name}'; run `cjm run -c CONFIG` first")
+    cols = columns(con, name)
+    order = [quote_ident(c) for c in order_by if c in cols]
+    sql = f"select * from {name}" + (f" order by {', '.join(order)}" if order else "")
+    return con.execute(sql).df()
+
+
+def copy_to_csv(con: duckdb.DuckDBPyConnection, table: str, path: Path, *, delimiter: str = ",",
+                order_by: Iterable[str] = ()) -> None:
+    """Write a table to CSV with a header (``COPY ... TO $path``)."""
+    check_table_name(table)
+    cols = columns(con, table)
+    order = [quote_ident(c) for c in order_by if c in cols]
+    select = f"select * from {table}" + (f" order by {', '.join(order)}" if order else "")
+    sql = f"copy ({select}) to $path (format csv, header true, delimiter $delim)"
+    con.execute(sql, {"path": str(path), "delim": delimiter}).fetchall()

@@ -1,0 +1,222 @@
+"""The ``generic_events`` format: one event per row, in CSV or Parquet.
+
+Columns (after the source's ``columns:`` renaming; unified names match case-insensitively):
+
+* ``event_time``: ISO 8601 with or without offset, ``DD.MM.YYYY[ HH:MM[:SS]]``, or epoch
+  seconds / milliseconds / microseconds. Naive times are in the source's time zone.
+* ``event_type``;
+* at least one identifier column: ``customer_id``, ``anonymous_id``, ``user_id``,
+  ``client_id``, ``email``, ``phone``, ``crm_contact_id``;
+* optional ``event_id``, ``channel``, ``utm_source``, ``utm_medium``, ``utm_campaign``,
+  ``url``, ``revenue``;
+* every other column is kept, as text, in the ``properties`` map.
+
+CSV files are read as text only (no type guessing: 19-digit ids stay exact), in
+streaming batches. The encoding is sniffed (UTF-8 with or without BOM, else cp1251) and
+so is the delimiter (``,`` ``;`` tab ``|``), unless the source config sets them. Rows
+with the wrong number of fields are kept in ``raw_rejects`` with their text.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import io
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from .. import db
+from ..config import CANONICAL_COLUMNS, IDENTIFIER_COLUMNS, REQUIRED_COLUMNS, PipelineConfig, SourceConfig
+from ..errors import InputDataError
+
+RAW_EVENTS_DDL = "create table if not exists raw_events (\n    _load_id bigint,\n    _source varchar,\n    _file varchar,\n    _row bigint,\n" + "".join(
+    f"    {c} varchar,\n" for c in CANONICAL_COLUMNS) + "    properties map(varchar, varchar)\n)"
+
+RAW_REJECTS_DDL = """
+create table if not exists raw_rejects (
+    _load_id bigint,
+    _source varchar,
+    _file varchar,
+    _row bigint,
+    reason varchar,
+    raw_text varchar
+)
+"""
+
+_DELIMITERS = [",", ";", "\t", "|"]
+_SNIFF_BYTES = 1 << 16
+_BLOCK = 16 << 20
+
+
+# --------------------------------------------------------------------------- sniffing
+
+
+def _open_bytes(path: Path):
+    return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")
+
+
+def sniff_encoding(sample: bytes) -> str:
+    """``utf-8`` (BOM or not) when the sample decodes as UTF-8, else ``cp1251``.
+
+    >>> sniff_encoding("Москва".encode("utf-8")), sniff_encoding("Москва".encode("cp1251"))
+    ('utf-8', 'cp1251')
+    """
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+        return "utf-8"
+    except UnicodeDecodeError:
+        return "cp1251"
+
+
+def sniff_delimiter(header_line: str) -> str:
+    """The candidate delimiter that splits the header into the most fields.
+
+    >>> sniff_delimiter('a;b;"c,d"'), sniff_delimiter("a,b"), sniff_delimiter("a\\tb")
+    (';', ',', '\\t')
+    """
+    best, best_n = ",", 1
+    for d in _DELIMITERS:
+        n = len(next(csv.reader([header_line], delimiter=d)))
+        if n > best_n:
+            best, best_n = d, n
+    return best
+
+
+def _csv_header(path: Path, src: SourceConfig) -> tuple[list[str], str, str]:
+    with _open_bytes(path) as f:
+        sample = f.read(_SNIFF_BYTES)
+    if not sample.strip():
+        raise InputDataError(src.name, str(path), "the file is empty (no header row)")
+    encoding = sniff_encoding(sample) if src.encoding == "auto" else src.encoding
+    try:
+        text = codecs.getincrementaldecoder(encoding)(errors="strict").decode(sample, final=False)
+    except UnicodeDecodeError as e:
+        raise InputDataError(src.name, str(path), f"not valid {encoding} text ({e.reason} at byte {e.start}); "
+                                                  "set `encoding:` in the source config") from None
+    text = text.lstrip("\ufeff")
+    first_line = text.splitlines()[0] if text else ""
+    delimiter = sniff_delimiter(first_line) if src.delimiter == "auto" else src.delimiter.encode().decode("unicode_escape")
+    header = next(csv.reader(io.StringIO(text), delimiter=delimiter))
+    return [h.strip() for h in header], encoding, delimiter
+
+
+# --------------------------------------------------------------------------- column mapping
+
+
+def map_columns(header: list[str], src: SourceConfig, file: str) -> dict[str, str]:
+    """``{unified name: file column}`` after the ``columns:`` renaming; checks required columns."""
+    dupes = sorted({h for h in header if header.count(h) > 1})
+    if dupes:
+        raise InputDataError(src.name, file, f"duplicate column headers {dupes}")
+    unknown = [h for h in src.columns if h not in header]
+    if unknown:
+        raise InputDataError(src.name, file, f"columns {unknown} named in `columns:` are not in the file; "
+                                             f"available columns: {header}")
+    mapping: dict[str, str] = {target: file_col for file_col, target in src.columns.items()}
+    lowered = {h.lower(): h for h in header}
+    for name in CANONICAL_COLUMNS:
+        if name not in mapping and name in lowered and lowered[name] not in src.columns:
+            mapping[name] = lowered[name]
+    missing = [c for c in REQUIRED_COLUMNS if c not in mapping]
+    if missing:
+        raise InputDataError(src.name, file, f"required columns {missing} not found; available columns: {header}; "
+                                             "map the file's own names with `columns: {<file column>: <unified name>}`")
+    if not any(c in mapping for c in IDENTIFIER_COLUMNS):
+        raise InputDataError(src.name, file, f"no identifier column: need at least one of {list(IDENTIFIER_COLUMNS)}; "
+                                             f"available columns: {header}")
+    return mapping
+
+
+def _select_sql(mapping: dict[str, str], header: list[str], from_sql: str) -> str:
+    """The insert that turns a file's columns into ``raw_events`` columns (identifiers quoted)."""
+    used = set(mapping.values())
+    props = sorted(h for h in header if h not in used)
+    cols = [f"cast({db.quote_ident(mapping[c])} as varchar) as {c}" if c in mapping else f"null as {c}"
+            for c in CANONICAL_COLUMNS]
+    values = ", ".join(f"cast({db.quote_ident(h)} as varchar)" for h in props)
+    return (
+        "insert into raw_events by name\nselect $load_id as _load_id, $source as _source, $file as _file, _row,\n    "
+        + ",\n    ".join(cols)
+        + f",\n    map($prop_keys, [{values}]::varchar[]) as properties\nfrom {from_sql}"
+    ), props
+
+
+# --------------------------------------------------------------------------- readers
+
+
+def load_file(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, src: SourceConfig, path: Path,
+              load_id: int) -> tuple[int, int]:
+    """Append one file to ``raw_events``/``raw_rejects``; return (rows read, rows rejected)."""
+    if path.name.lower().endswith((".parquet", ".pq")):
+        return _load_parquet(con, src, path, load_id), 0
+    return _load_csv(con, src, path, load_id)
+
+
+def _load_parquet(con: duckdb.DuckDBPyConnection, src: SourceConfig, path: Path, load_id: int) -> int:
+    try:
+        header = list(pq.read_schema(path).names)
+    except (pa.ArrowInvalid, OSError) as e:
+        raise InputDataError(src.name, str(path), f"not a readable Parquet file: {e}") from None
+    mapping = map_columns(header, src, str(path))
+    sql, props = _select_sql(mapping, header, "(select *, file_row_number + 1 as _row "
+                                              "from read_parquet($path, file_row_number = true))")
+    params = {"load_id": load_id, "source": src.name, "file": str(path), "prop_keys": props, "path": str(path)}
+    before = db.scalar(con, "select count(*) from raw_events")
+    db.execute(con, sql, params)
+    return db.scalar(con, "select count(*) from raw_events") - before
+
+
+def _load_csv(con: duckdb.DuckDBPyConnection, src: SourceConfig, path: Path, load_id: int) -> tuple[int, int]:
+    header, encoding, delimiter = _csv_header(path, src)
+    mapping = map_columns(header, src, str(path))
+    sql, props = _select_sql(mapping, header, "_cjm_batch")
+    params = {"load_id": load_id, "source": src.name, "file": str(path), "prop_keys": props}
+
+    rejects: list[tuple[int, str]] = []  # (data row number, reason + text)
+
+    def on_invalid(row) -> str:
+        data_row = row.number - 1 if row.number is not None else None
+        rejects.append((data_row, f"expected {row.expected_columns} fields, got {row.actual_columns}", row.text))
+        return "skip"
+
+    read_opts = pacsv.ReadOptions(column_names=[f"c{i}" for i in range(len(header))], skip_rows=1,
+                                  encoding="utf8" if encoding in ("utf-8", "utf8") else encoding,
+                                  block_size=_BLOCK, use_threads=False)
+    parse_opts = pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True, invalid_row_handler=on_invalid)
+    conv_opts = pacsv.ConvertOptions(column_types={f"c{i}": pa.string() for i in range(len(header))},
+                                     strings_can_be_null=True, quoted_strings_can_be_null=False)
+    rows = 0
+    next_row = 1
+    rejected_rows: set[int] = set()
+    try:
+        with _open_bytes(path) as f:
+            reader = pacsv.open_csv(f, read_options=read_opts, parse_options=parse_opts, convert_options=conv_opts)
+            for batch in reader:
+                rejected_rows.update(r[0] for r in rejects if r[0] is not None)
+                numbers = []
+                while len(numbers) < batch.num_rows:
+                    if next_row not in rejected_rows:
+                        numbers.append(next_row)
+                    next_row += 1
+                table = pa.Table.from_batches([batch]).rename_columns(header)
+                table = table.append_column("_row", pa.array(numbers, pa.int64()))
+                db.register(con, "_cjm_batch", table)
+                try:
+                    db.execute(con, sql, params)
+                finally:
+                    db.unregister(con, "_cjm_batch")
+                rows += batch.num_rows
+    except (pa.ArrowInvalid, UnicodeDecodeError) as e:
+        raise InputDataError(src.name, str(path), f"cannot read as {encoding} CSV with delimiter {delimiter!r}: {e}") from None
+    for data_row, reason, text in rejects:
+        db.execute(con, "insert into raw_rejects values ($load_id, $source, $file, $row, $reason, $text)",
+                   {"load_id": load_id, "source": src.name, "file": str(path), "row": data_row,
+                    "reason": reason, "text": text})
+    return rows + len(rejects), len(rejects)

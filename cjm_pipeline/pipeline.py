@@ -1,0 +1,238 @@
+"""The pipeline: ingest, then the steps in :data:`STEPS` order, then exports and the run record.
+
+The order is data. Each :class:`~cjm_pipeline.steps.Step` names its output table, its
+layer (the folder of its SQL file) and its inputs; an input is either an earlier step's
+output or one of :data:`SOURCE_TABLES` (raw data and tables made from the config).
+``cjm steps`` prints this list.
+
+Every run appends one row to ``_cjm_runs``: when, the config's sha256, status, row
+counts, step timings and the input accounting (rows loaded, duplicate, quarantined).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import duckdb
+import pandas as pd
+
+from . import __version__, db, export, ingest
+from .config import PipelineConfig
+from .errors import CjmError, StepError
+from .stages import stage_tables
+from .steps import Step, StepResult
+
+#: Tables the steps read that no step builds: the raw layer and the config tables.
+SOURCE_TABLES = (
+    "raw_events", "raw_rejects", "_cjm_loads",
+    "cfg_sources", "cfg_null_tokens", "cfg_stages", "cfg_stage_rules", "cfg_rule_conditions", "cfg_funnel_steps",
+)
+
+STEPS: tuple[Step, ...] = (
+    Step("stg_events", "staging", ("raw_events", "cfg_sources", "cfg_null_tokens"),
+         doc="raw rows typed and checked; reject_reason for unusable ones"),
+    Step("events", "events", ("stg_events", "cfg_sources"), grain=("event_id",),
+         doc="unified events, duplicates removed"),
+    Step("quarantine", "events", ("raw_rejects", "stg_events", "cfg_sources"),
+         doc="input rows that could not be loaded, with the reason"),
+    Step("source_accounting", "events", ("_cjm_loads", "stg_events", "events", "quarantine", "cfg_sources"),
+         grain=("source",), doc="rows in = loaded + duplicate + quarantined, per source"),
+    Step("event_identifiers", "identity", ("events",), grain=("event_id", "identifier"),
+         doc="identifiers each event carries"),
+    Step("identity_edges", "identity", ("event_identifiers",), grain=("id_a", "id_b"),
+         doc="identifier pairs seen in one record"),
+    Step("identity_map", "identity", ("identity_edges",), grain=("identifier",),
+         doc="identifier -> customer_id (connected components)"),
+    Step("customer_events", "identity", ("events", "event_identifiers", "identity_map"), grain=("event_id",),
+         doc="events with customer_id"),
+    Step("classified_events", "stages", ("customer_events", "cfg_stage_rules", "cfg_rule_conditions"),
+         grain=("event_id",), doc="events with their stage (first matching rule)"),
+    Step("stage_coverage", "stages", ("classified_events", "cfg_stages"), grain=("stage",),
+         doc="events and customers per stage, and events with no stage"),
+    Step("unmatched_event_types", "stages", ("classified_events",), grain=("source", "event_type"),
+         doc="event types no rule matched"),
+    Step("stage_visits", "journey", ("classified_events",), grain=("customer_id", "visit_index"),
+         doc="consecutive events of one stage collapsed into visits"),
+    Step("stage_transitions", "journey", ("stage_visits",), grain=("customer_id", "transition_index"),
+         doc="moves between consecutive visits: start, forward, skip, back, end"),
+    Step("transitions", "journey", ("stage_transitions",), grain=("from_stage", "to_stage"),
+         doc="stage transition matrix"),
+    Step("funnel_customer_steps", "funnel", ("classified_events", "cfg_funnel_steps"), grain=("customer_id", "step"),
+         doc="per customer, the steps reached in the ordered funnel"),
+    Step("funnel", "funnel", ("funnel_customer_steps", "classified_events", "cfg_funnel_steps"), grain=("step",),
+         doc="the ordered funnel with conversion, drop-off and time to convert"),
+    Step("journeys", "journey", ("classified_events", "stage_visits", "stage_transitions", "funnel_customer_steps",
+                                 "cfg_funnel_steps"), grain=("customer_id",),
+         doc="one row per customer: path, furthest stage, back-steps, conversion"),
+)
+
+STEP_NAMES = tuple(s.name for s in STEPS)
+#: Steps that depend only on the funnel settings: rerun by `cjm funnel`.
+FUNNEL_STEPS = ("funnel_customer_steps", "funnel", "journeys")
+
+#: Values that mean "no identifier" in an identifier column (compared after trim + lower-case).
+NULL_TOKENS = ("", "null", "none", "nil", "undefined", "nan", "n/a", "na", "-", "0", "(null)", "#n/a")
+
+_RUNS_DDL = """
+create table if not exists _cjm_runs (
+    run_id varchar,
+    kind varchar,
+    started_at timestamp,
+    finished_at timestamp,
+    status varchar,
+    error varchar,
+    config_path varchar,
+    config_sha256 varchar,
+    cjm_version varchar,
+    duckdb_version varchar,
+    files_loaded bigint,
+    files_skipped bigint,
+    rows_in bigint,
+    rows_loaded bigint,
+    rows_duplicate bigint,
+    rows_quarantined bigint,
+    row_counts varchar,
+    step_seconds varchar
+)
+"""
+
+
+@dataclass
+class RunResult:
+    """What a run did: files, row accounting, step timings and exported files."""
+
+    run_id: str
+    status: str = "running"
+    loads: list[ingest.FileLoad] = field(default_factory=list)
+    steps: list[StepResult] = field(default_factory=list)
+    accounting: pd.DataFrame | None = None
+    exports: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def totals(self) -> dict[str, int]:
+        acc = self.accounting
+        if acc is None or acc.empty:
+            return {"rows_in": 0, "rows_loaded": 0, "rows_duplicate": 0, "rows_quarantined": 0}
+        return {k: int(acc[k].sum()) for k in ("rows_in", "rows_loaded", "rows_duplicate", "rows_quarantined")}
+
+
+def params_for(cfg: PipelineConfig, **overrides: Any) -> dict[str, Any]:
+    """The parameters SQL files may use; each file receives exactly the ones it names."""
+    params = {"window_s": cfg.funnel.window_seconds, "timezone": cfg.timezone}
+    params.update(overrides)
+    return params
+
+
+def write_config_tables(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig) -> None:
+    """The config as tables: sources, null tokens, stages, rules, funnel steps."""
+    sources = pd.DataFrame(
+        [(s.name, s.format, s.format if s.format != "generic_events" else "generic", s.timezone or cfg.timezone)
+         for s in cfg.sources],
+        columns=["source", "format", "source_system", "timezone"],
+    )
+    db.write_table(con, "cfg_sources", sources)
+    db.write_table(con, "cfg_null_tokens", pd.DataFrame({"token": list(NULL_TOKENS)}))
+    for name, frame in stage_tables(cfg).items():
+        db.write_table(con, name, frame)
+
+
+def run_steps(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, steps: tuple[Step, ...] = STEPS, *,
+              params: dict[str, Any] | None = None, on_step: Callable[[Step, int, int], None] | None = None,
+              on_done: Callable[[StepResult], None] | None = None) -> list[StepResult]:
+    """Run ``steps`` in order; each replaces its output table."""
+    params = params if params is not None else params_for(cfg)
+    results = []
+    for i, step in enumerate(steps, start=1):
+        if on_step:
+            on_step(step, i, len(steps))
+        result = step.run(con, params)
+        results.append(result)
+        if on_done:
+            on_done(result)
+    return results
+
+
+def select_steps(until: str | None = None) -> tuple[Step, ...]:
+    """The steps up to and including ``until`` (all when None)."""
+    if until is None:
+        return STEPS
+    if until not in STEP_NAMES:
+        import difflib
+        close = difflib.get_close_matches(until, STEP_NAMES, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        raise CjmError(f"unknown step '{until}'{hint} (steps: {', '.join(STEP_NAMES)})")
+    return STEPS[: STEP_NAMES.index(until) + 1]
+
+
+def run(cfg: PipelineConfig, *, until: str | None = None, full_refresh: bool = False, export_outputs: bool = True,
+        log: Callable[[str], None] = lambda m: None,
+        on_step: Callable[[Step, int, int], None] | None = None) -> RunResult:
+    """Ingest new files, rebuild every step, export the outputs and record the run."""
+    steps = select_steps(until)
+    result = RunResult(run_id=_new_run_id())
+    started_at = _utcnow()
+    t0 = time.perf_counter()
+    con = db.connect(cfg.warehouse_path, memory_limit=cfg.memory_limit)
+    try:
+        db.execute(con, _RUNS_DDL)
+        try:
+            result.loads = ingest.ingest_all(con, cfg, result.run_id, full_refresh=full_refresh, log=log)
+            write_config_tables(con, cfg)
+            result.steps = run_steps(con, cfg, steps, on_step=on_step,
+                                     on_done=lambda r: log(f"step {r.step}: {r.rows} rows in {r.seconds:.2f} s"))
+            if "source_accounting" in db.existing_tables(con):
+                result.accounting = db.read_table(con, "source_accounting", order_by=["source"])
+                _check_accounting(result.accounting)
+            if export_outputs and until is None:
+                result.exports = [str(p) for p in export.export_all(con, cfg, kind="run", run_id=result.run_id)]
+            result.status = "success"
+        except BaseException as e:
+            result.status = "failed"
+            _record_run(con, cfg, result, started_at, "run", error=str(e) or type(e).__name__)
+            raise
+        result.seconds = time.perf_counter() - t0
+        _record_run(con, cfg, result, started_at, "run")
+    finally:
+        con.close()
+    return result
+
+
+def _check_accounting(acc: pd.DataFrame) -> None:
+    bad = acc[acc["rows_in"] != acc["rows_loaded"] + acc["rows_duplicate"] + acc["rows_quarantined"]]
+    if not bad.empty:
+        raise StepError("source_accounting", "input rows not accounted for:\n" + bad.to_string(index=False))
+
+
+def _record_run(con, cfg: PipelineConfig, result: RunResult, started_at: dt.datetime, kind: str,
+                error: str | None = None) -> None:
+    try:
+        totals = result.totals
+        db.execute(con, "insert into _cjm_runs values ($run_id, $kind, $started, $finished, $status, $error, $path, "
+                        "$sha, $version, $duckdb_version, $files_loaded, $files_skipped, $rows_in, $rows_loaded, "
+                        "$rows_duplicate, $rows_quarantined, $row_counts, $step_seconds)", {
+            "run_id": result.run_id, "kind": kind, "started": started_at, "finished": _utcnow(),
+            "status": result.status, "error": error, "path": cfg.config_path, "sha": cfg.config_sha256,
+            "version": __version__, "duckdb_version": duckdb.__version__,
+            "files_loaded": sum(1 for f in result.loads if f.status == "loaded"),
+            "files_skipped": sum(1 for f in result.loads if f.status == "skipped"),
+            **totals,
+            "row_counts": json.dumps({r.step: r.rows for r in result.steps}),
+            "step_seconds": json.dumps({r.step: round(r.seconds, 4) for r in result.steps}),
+        })
+    except duckdb.Error:
+        if error is None:
+            raise
+
+
+def _new_run_id() -> str:
+    return _utcnow().strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)

@@ -1,0 +1,52 @@
+"""Stages: the config's ordered stages and rules become tables that SQL joins on.
+
+Semantics (SEMANTICS.md, "Objects"): stages ``S1 … Sn`` are the configured list, in order.
+Each event gets at most one stage: the first matching rule in configuration order (stage
+order, then rule order within the stage). A rule matches when every key it names matches;
+a key's value is an exact string, a list of alternatives, a glob with ``*`` (``?`` and
+``[...]`` are glob wildcards too) or a regular expression written ``re:<pattern>``
+(searched anywhere in the value, RE2 syntax). Keys are unified columns
+(:data:`~cjm_pipeline.config.RULE_COLUMNS`) or ``properties.<name>`` for any other column
+of the source. Events that match no rule are kept and counted (``stage_coverage``).
+
+The tables (rebuilt on every run, never SQL text):
+
+* ``cfg_stages(stage, stage_order)``
+* ``cfg_stage_rules(rule_id, stage, stage_order, rule_index, n_keys)``
+* ``cfg_rule_conditions(rule_id, cond_key, property_name, match_kind, pattern)``
+* ``cfg_funnel_steps(step, stage, stage_order)``
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .config import PROPERTY_PREFIX, PipelineConfig, rule_conditions
+
+
+def stage_tables(cfg: PipelineConfig) -> dict[str, pd.DataFrame]:
+    """The stage and rule tables for a config.
+
+    >>> from cjm_pipeline.config import config_from_dict
+    >>> cfg = config_from_dict({"sources": [{"name": "s", "format": "generic_events", "path": "x.csv"}],
+    ...     "stages": [{"name": "a", "rules": [{"event_type": "visit"}]},
+    ...                {"name": "b", "rules": [{"event_type": ["cart", "buy"], "properties.plan": "pro*"}]}]})
+    >>> stage_tables(cfg)["cfg_rule_conditions"].values.tolist()
+    [['a.0', 'event_type', None, 'exact', 'visit'], ['b.0', 'event_type', None, 'exact', 'cart'], ['b.0', 'event_type', None, 'exact', 'buy'], ['b.0', 'properties.plan', 'plan', 'glob', 'pro*']]
+    """
+    stages, rules, conds = [], [], []
+    for order, stage in enumerate(cfg.stages, start=1):
+        stages.append((stage.name, order))
+        for index, rule in enumerate(stage.rules):
+            rule_id = f"{stage.name}.{index}"
+            rows = rule_conditions(rule)
+            rules.append((rule_id, stage.name, order, index, len({k for k, _, _ in rows})))
+            for key, kind, pattern in rows:
+                prop = key[len(PROPERTY_PREFIX):] if key.startswith(PROPERTY_PREFIX) else None
+                conds.append((rule_id, key, prop, kind, pattern))
+    return {
+        "cfg_stages": pd.DataFrame(stages, columns=["stage", "stage_order"]),
+        "cfg_stage_rules": pd.DataFrame(rules, columns=["rule_id", "stage", "stage_order", "rule_index", "n_keys"]),
+        "cfg_rule_conditions": pd.DataFrame(conds, columns=["rule_id", "cond_key", "property_name", "match_kind", "pattern"]),
+        "cfg_funnel_steps": pd.DataFrame([(i, name, i) for name, i in stages], columns=["step", "stage", "stage_order"]),
+    }

@@ -1,0 +1,133 @@
+"""Read a warehouse from Python (notebooks, scripts): every method returns a pandas DataFrame.
+
+>>> import cjm_pipeline as cjm                                   # doctest: +SKIP
+>>> wh = cjm.open("build/cjm.duckdb")                            # doctest: +SKIP
+>>> wh.funnel()                       # as built by the last run  # doctest: +SKIP
+>>> wh.funnel(window="30d")           # recomputed, nothing written # doctest: +SKIP
+
+The warehouse file is only ever opened read-only, and only for the duration of one
+call, so a nightly ``cjm run`` can write between two cells of a notebook. A recomputed
+funnel is built in a scratch in-memory database that attaches the warehouse read-only,
+so exploring never changes the numbers the nightly run published.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from pathlib import Path
+from typing import Any, Iterator
+
+import duckdb
+import pandas as pd
+
+from . import db
+from .config import FunnelConfig, PipelineConfig, check_funnel, parse_duration
+from .errors import ConfigError, WarehouseError
+
+
+class Warehouse:
+    """A handle on a warehouse file; see the module docstring."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        if not self.path.exists():
+            raise WarehouseError(f"warehouse {self.path} does not exist; run `cjm run -c CONFIG` first")
+
+    def __repr__(self) -> str:
+        return f"Warehouse({str(self.path)!r})"
+
+    @contextlib.contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A scratch in-memory connection with the warehouse attached read-only and on the search path.
+
+        Tables created on it live in memory only and shadow the warehouse's tables of the same name.
+        """
+        con = db.connect(":memory:")
+        try:
+            db.attach_read_only(con, self.path, "wh")
+            yield con
+        finally:
+            con.close()
+
+    def tables(self) -> list[str]:
+        """Names of the warehouse's tables."""
+        with self.connect() as con:
+            return sorted(db.existing_tables(con))
+
+    def table(self, name: str) -> pd.DataFrame:
+        """A whole table."""
+        with self.connect() as con:
+            return db.read_table(con, name)
+
+    def sql(self, query: str, **params: Any) -> pd.DataFrame:
+        """Any select over the warehouse, values bound as ``$name`` parameters."""
+        with self.connect() as con:
+            return db.query(con, query, params)
+
+    def funnel(self, *, window: str | None = None, mode: str | None = None) -> pd.DataFrame:
+        """The funnel, one row per step; with ``window``/``mode``, recomputed without writing anything."""
+        if window is None and mode is None:
+            return self._read("funnel", ("step",))
+        with self.connect() as con:
+            recompute_funnel(con, window=window or self._stored_window(con), mode=mode or "ordered")
+            return db.read_table(con, "funnel", order_by=("step",))
+
+    def transitions(self) -> pd.DataFrame:
+        """The stage transition matrix, with (start) and (end) rows."""
+        return self._read("transitions", ("from_order", "to_order", "from_stage", "to_stage"))
+
+    def journeys(self) -> pd.DataFrame:
+        """One row per customer: stage path, furthest stage, back-steps, conversion."""
+        return self._read("journeys", ("customer_id",))
+
+    def stage_coverage(self) -> pd.DataFrame:
+        return self._read("stage_coverage", ("stage_order", "stage"))
+
+    def quarantine(self) -> pd.DataFrame:
+        """Input rows that could not be loaded, with the reason."""
+        return self._read("quarantine", ("source", "file", "row_number"))
+
+    def accounting(self) -> pd.DataFrame:
+        """Per source: rows in = loaded + duplicate + quarantined."""
+        return self._read("source_accounting", ("source",))
+
+    def runs(self) -> pd.DataFrame:
+        """The run record, newest first."""
+        return self.sql("select * from _cjm_runs order by started_at desc")
+
+    def customer_events(self, customer_id: str) -> pd.DataFrame:
+        """One customer's events in journey order, with their stages."""
+        return self.sql("select * from classified_events where customer_id = $c "
+                        "order by event_ts, stage_order nulls last, event_id", c=customer_id)
+
+    def _read(self, name: str, order_by: tuple[str, ...]) -> pd.DataFrame:
+        with self.connect() as con:
+            return db.read_table(con, name, order_by=order_by)
+
+    @staticmethod
+    def _stored_window(con: duckdb.DuckDBPyConnection) -> str:
+        if not db.table_exists(con, "_cjm_outputs"):
+            return FunnelConfig().window
+        meta = db.scalar(con, "select metadata from _cjm_outputs where table_name = 'funnel' "
+                              "order by written_at desc limit 1")
+        return json.loads(meta)["window"] if meta else FunnelConfig().window
+
+
+def recompute_funnel(con: duckdb.DuckDBPyConnection, *, window: str, mode: str = "ordered",
+                     where: str = "") -> list:
+    """Rebuild the funnel steps on ``con`` (from its classified_events) with another window or mode."""
+    from .pipeline import FUNNEL_STEPS, STEPS, run_steps
+    problems = check_funnel(FunnelConfig(mode=mode, window=window), where=where)
+    if problems:
+        raise ConfigError("funnel options", problems)
+    steps = tuple(s for s in STEPS if s.name in FUNNEL_STEPS)
+    return run_steps(con, None, steps, params={"window_s": parse_duration(window)})
+
+
+def open(path: str | Path | PipelineConfig) -> Warehouse:  # noqa: A001 - the public name is cjm_pipeline.open
+    """Open a warehouse read-only, by its path or by a loaded config."""
+    if isinstance(path, PipelineConfig):
+        path = path.warehouse_path
+    return Warehouse(path)
+

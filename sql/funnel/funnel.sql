@@ -1,0 +1,79 @@
+-- funnel: one row per funnel step (grain: step), ordered mode.
+-- customers: customers who reached the step (see funnel_customer_steps for the definition).
+-- conversion_from_previous / conversion_from_start: fractions in [0, 1], null where the
+-- denominator is 0 (and at step 1, which has no previous step).
+-- dropped: customers(k) - customers(k+1); null at the last step. drop_off_rate = dropped / customers(k).
+-- reached_any_order: customers with at least one event of the stage, in any order.
+-- implied: customers counted with no event of the stage (always 0 in ordered mode).
+-- ttc_*_s: seconds from this step to the next, over customers who reached the next step.
+with
+
+steps as (
+    select step, stage, stage_order from cfg_funnel_steps
+),
+
+reached as (
+    select step, count(*) as customers
+    from funnel_customer_steps
+    group by step
+),
+
+step_times as (
+    select
+        cur.step,
+        epoch(nxt.event_ts) - epoch(cur.event_ts) as ttc_s
+    from funnel_customer_steps as cur
+    join funnel_customer_steps as nxt on nxt.customer_id = cur.customer_id and nxt.step = cur.step + 1
+),
+
+ttc as (
+    select
+        step,
+        quantile_cont(ttc_s, 0.5) as ttc_median_s,
+        quantile_cont(ttc_s, 0.25) as ttc_p25_s,
+        quantile_cont(ttc_s, 0.75) as ttc_p75_s,
+        quantile_cont(ttc_s, 0.9) as ttc_p90_s,
+        avg(ttc_s) as ttc_mean_s
+    from step_times
+    group by step
+),
+
+any_order as (
+    select stage, count(distinct customer_id) as reached_any_order
+    from classified_events
+    where stage is not null
+    group by stage
+),
+
+counted as (
+    select
+        s.step,
+        s.stage_order,
+        s.stage,
+        coalesce(r.customers, 0) as customers,
+        lag(coalesce(r.customers, 0)) over (order by s.step) as previous_customers,
+        first_value(coalesce(r.customers, 0)) over (order by s.step) as start_customers,
+        lead(coalesce(r.customers, 0)) over (order by s.step) as next_customers
+    from steps as s
+    left join reached as r on r.step = s.step
+)
+
+select
+    c.step,
+    c.stage_order,
+    c.stage,
+    c.customers,
+    c.customers / nullif(c.previous_customers, 0) as conversion_from_previous,
+    c.customers / nullif(c.start_customers, 0) as conversion_from_start,
+    c.customers - c.next_customers as dropped,
+    (c.customers - c.next_customers) / nullif(c.customers, 0) as drop_off_rate,
+    coalesce(a.reached_any_order, 0) as reached_any_order,
+    0 as implied,
+    t.ttc_median_s,
+    t.ttc_p25_s,
+    t.ttc_p75_s,
+    t.ttc_p90_s,
+    t.ttc_mean_s
+from counted as c
+left join any_order as a on a.stage = c.stage
+left join ttc as t on t.step = c.step

@@ -1,0 +1,96 @@
+-- stg_events: one row per raw row of a configured source, typed and checked.
+-- reject_reason is null for a usable row; otherwise it names the column and the problem,
+-- and the row goes to quarantine. event_id is the given id or an md5 of the record's content,
+-- prefixed with the source name, so it is stable across reloads of the same record.
+-- Naive times are read in the source's time zone (cfg_sources.timezone), then stored as UTC.
+with
+
+raw as (
+    select r.*, s.timezone as tz
+    from raw_events as r
+    join cfg_sources as s on s.source = r._source
+),
+
+cleaned as (
+    select
+        *,
+        trim(event_time) as t,
+        nullif(trim(event_type), '') as event_type_clean,
+        nullif(regexp_replace(trim(revenue), '[\s\x{00A0}]', '', 'g'), '') as revenue_text,
+        -- identifiers: trimmed; placeholder tokens are no identifier
+        case when lower(trim(customer_id)) in (select token from cfg_null_tokens) then null else trim(customer_id) end as id_customer,
+        case when lower(trim(anonymous_id)) in (select token from cfg_null_tokens) then null else trim(anonymous_id) end as id_anonymous,
+        case when lower(trim(user_id)) in (select token from cfg_null_tokens) then null else trim(user_id) end as id_user,
+        case when lower(trim(client_id)) in (select token from cfg_null_tokens) then null else trim(client_id) end as id_client,
+        case when lower(trim(email)) in (select token from cfg_null_tokens) then null else lower(trim(email)) end as id_email,
+        nullif(regexp_replace(
+            case when lower(trim(phone)) in (select token from cfg_null_tokens) then null else phone end,
+            '[^0-9+]', '', 'g'), '') as id_phone,
+        case when lower(trim(crm_contact_id)) in (select token from cfg_null_tokens) then null else trim(crm_contact_id) end as id_crm_contact
+    from raw
+),
+
+parsed as (
+    select
+        *,
+        case
+            when t is null or t = '' then null
+            -- epoch seconds (9-11 digits, optional fraction), milliseconds (12-14), microseconds (15-17)
+            when regexp_full_match(t, '\d{9,11}(\.\d+)?') then timezone('UTC', to_timestamp(cast(t as double)))
+            when regexp_full_match(t, '\d{12,14}') then epoch_ms(cast(t as bigint))
+            when regexp_full_match(t, '\d{15,17}') then make_timestamp(cast(t as bigint))
+            -- an explicit offset or Z wins over the configured time zone
+            when regexp_matches(t, '[T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}(:?\d{2})?)$')
+                then timezone('UTC', try_cast(t as timestamptz))
+            else timezone('UTC', timezone(tz, coalesce(
+                try_cast(t as timestamp),
+                try_strptime(t, ['%d.%m.%Y %H:%M:%S', '%d.%m.%Y %H:%M', '%d.%m.%Y'])
+            )))
+        end as ts_parsed,
+        try_cast(replace(revenue_text, ',', '.') as double) as revenue_parsed
+    from cleaned
+)
+
+select
+    _load_id,
+    _source,
+    _file,
+    _row,
+    _source || ':' || coalesce(
+        nullif(trim(event_id), ''),
+        md5(concat_ws(chr(31),
+            coalesce(event_time, '\N'), coalesce(event_type, '\N'), coalesce(channel, '\N'),
+            coalesce(utm_source, '\N'), coalesce(utm_medium, '\N'), coalesce(utm_campaign, '\N'),
+            coalesce(url, '\N'), coalesce(revenue, '\N'), coalesce(customer_id, '\N'),
+            coalesce(anonymous_id, '\N'), coalesce(user_id, '\N'), coalesce(client_id, '\N'),
+            coalesce(email, '\N'), coalesce(phone, '\N'), coalesce(crm_contact_id, '\N'),
+            cast(properties as varchar)
+        ))
+    ) as event_id,
+    ts_parsed as event_ts,
+    event_time as event_time_raw,
+    event_type_clean as event_type,
+    nullif(trim(channel), '') as channel,
+    nullif(trim(utm_source), '') as utm_source,
+    nullif(trim(utm_medium), '') as utm_medium,
+    nullif(trim(utm_campaign), '') as utm_campaign,
+    nullif(trim(url), '') as url,
+    revenue_parsed as revenue,
+    revenue as revenue_raw,
+    id_customer as customer_key,
+    id_anonymous as anonymous_id,
+    id_user as user_id,
+    id_client as client_id,
+    id_email as email,
+    id_phone as phone,
+    id_crm_contact as crm_contact_id,
+    properties,
+    case
+        when t is null or t = '' then 'event_time: empty'
+        when ts_parsed is null then 'event_time: cannot parse ''' || t || ''' as a time'
+        when event_type_clean is null then 'event_type: empty'
+        when revenue_text is not null and revenue_parsed is null then 'revenue: cannot parse ''' || revenue || ''' as a number'
+        when coalesce(id_customer, id_anonymous, id_user, id_client, id_email, id_phone, id_crm_contact) is null
+            then 'identifiers: none of customer_id, anonymous_id, user_id, client_id, email, phone, crm_contact_id has a value'
+    end as reject_reason
+from parsed
