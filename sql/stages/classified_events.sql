@@ -95,7 +95,7 @@ first_match as (
     select m.event_id, r.stage, r.stage_order, r.rule_id
     from matched_rules as m
     join rules as r on r.rule_id = m.rule_id
-    qualify row_number() over (partition by m.event_id order by r.stage_order, r.rule_index) = 1
+    qualify row_number() over (partition by m.event_id order by r.stage_order, r.rule_index, r.rule_id) = 1
 )
 
 select

@@ -1,0 +1,151 @@
+"""The cjm command line, through click's test runner."""
+
+import json
+import re
+
+import pandas as pd
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from cjm_pipeline import __version__
+from cjm_pipeline.cli import main
+from conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def sample_config(tmp_path_factory):
+    """configs/sample.yaml, writing its warehouse and outputs to a temporary folder."""
+    tmp = tmp_path_factory.mktemp("cli")
+    cfg = yaml.safe_load((ROOT / "configs" / "sample.yaml").read_text(encoding="utf-8"))
+    cfg["base_dir"] = str(ROOT)
+    cfg["warehouse"] = str(tmp / "cjm.duckdb")
+    cfg["output"] = {"dir": str(tmp / "out")}
+    path = tmp / "sample.yaml"
+    path.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def ran(sample_config):
+    result = CliRunner().invoke(main, ["run", "-c", str(sample_config)])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_version():
+    result = CliRunner().invoke(main, ["--version"])
+    assert result.exit_code == 0 and __version__ in result.output
+
+
+@pytest.mark.parametrize("command", ["run", "validate", "funnel", "steps"])
+def test_every_command_has_help_with_an_example(command):
+    result = CliRunner().invoke(main, [command, "--help"])
+    assert result.exit_code == 0
+    assert "Example:" in result.output and "cjm " in result.output
+
+
+def test_run_on_sample_writes_outputs_and_accounts_for_every_row(ran, sample_config):
+    out = sample_config.parent / "out"
+    for name in ("funnel", "transitions", "journeys", "stage_coverage", "quarantine"):
+        assert (out / f"{name}.csv").exists() and (out / f"{name}.meta.json").exists()
+    m = re.search(r"rows in ([\d,]+): loaded ([\d,]+), duplicate ([\d,]+), quarantined ([\d,]+)", ran.output)
+    rows_in, loaded, dup, quarantined = (int(x.replace(",", "")) for x in m.groups())
+    data_rows = sum(1 for _ in open(ROOT / "data" / "sample" / "events.csv", encoding="utf-8")) - 1
+    assert rows_in == data_rows == loaded + dup + quarantined
+    assert dup == 10 and quarantined == 8  # the generator's deliberate bad rows (data/sample/README.md)
+    funnel = pd.read_csv(out / "funnel.csv")
+    assert funnel["stage"].tolist() == ["awareness", "interest", "consideration", "checkout", "purchase", "repeat_purchase"]
+    assert funnel["customers"].is_monotonic_decreasing and funnel["customers"].iloc[-1] > 0
+    meta = json.loads((out / "funnel.meta.json").read_text(encoding="utf-8"))
+    assert meta["funnel_mode"] == "ordered" and meta["window"] == "90d" and meta["data_cutoff_utc"].startswith("2025-04-30")
+
+
+def test_second_run_skips_loaded_files_and_gives_the_same_funnel(ran, sample_config):
+    out = sample_config.parent / "out"
+    before = (out / "funnel.csv").read_bytes()
+    result = CliRunner().invoke(main, ["run", "-c", str(sample_config)])
+    assert result.exit_code == 0, result.output
+    assert "0 new file(s), 1 already loaded" in result.output
+    assert (out / "funnel.csv").read_bytes() == before
+
+
+def test_funnel_recomputes_without_touching_the_warehouse(ran, sample_config, tmp_path):
+    out = tmp_path / "funnel_1d.csv"
+    published = (sample_config.parent / "out" / "funnel.csv").read_bytes()
+    result = CliRunner().invoke(main, ["funnel", "-c", str(sample_config), "--window", "1d", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    narrow = pd.read_csv(out)
+    wide = pd.read_csv(sample_config.parent / "out" / "funnel.csv")
+    assert narrow["customers"].iloc[0] == wide["customers"].iloc[0]
+    assert narrow["customers"].iloc[-2] < wide["customers"].iloc[-2]
+    assert json.loads(out.with_suffix(".meta.json").read_text())["window"] == "1d"
+    # the published tables are unchanged: reading them back gives the 90d funnel
+    import cjm_pipeline
+    wh = cjm_pipeline.open(yaml.safe_load(sample_config.read_text())["warehouse"])
+    assert wh.funnel()["customers"].tolist() == wide["customers"].tolist()
+    assert (sample_config.parent / "out" / "funnel.csv").read_bytes() == published
+
+
+def test_funnel_rejects_a_bad_window(ran, sample_config):
+    result = CliRunner().invoke(main, ["funnel", "-c", str(sample_config), "--window", "ten days"])
+    assert result.exit_code == 1
+    assert "--window: not a duration" in result.output and "Traceback" not in result.output
+
+
+def test_validate_reports_a_bad_config_in_one_message(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("sources: [{name: s, format: generic_events, path: e.csv}]\n"
+                   "stages:\n  - {name: a, rules: [{event_type: a}]}\n  - {name: b, rules: [{event_typ: b}]}\n",
+                   encoding="utf-8")
+    result = CliRunner().invoke(main, ["validate", "-c", str(bad)])
+    assert result.exit_code == 1
+    assert "stages[1].rules[0].event_typ: unknown key; did you mean 'event_type'?" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_validate_ok(sample_config):
+    result = CliRunner().invoke(main, ["validate", "-c", str(sample_config)])
+    assert result.exit_code == 0 and "OK" in result.output and "awareness > interest" in result.output
+
+
+def test_bad_event_file_names_file_and_columns(tmp_path):
+    (tmp_path / "events.csv").write_text("when;what;who\n2025-01-01 10:00;visit;c1\n", encoding="utf-8")
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("warehouse: w.duckdb\nsources: [{name: shop, format: generic_events, path: events.csv}]\n"
+                   "stages: [{name: a, rules: [{event_type: a}]}, {name: b, rules: [{event_type: b}]}]\n",
+                   encoding="utf-8")
+    result = CliRunner().invoke(main, ["run", "-c", str(cfg)])
+    assert result.exit_code == 1
+    assert "events.csv" in result.output and "event_time" in result.output and "['when', 'what', 'who']" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    result = CliRunner().invoke(main, ["--debug", "validate", "-c", str(tmp_path / "missing.yaml")])
+    assert result.exit_code == 1 and result.exception is not None
+
+
+def test_until_stops_after_a_step_and_unknown_step_is_suggested(sample_config):
+    result = CliRunner().invoke(main, ["run", "-c", str(sample_config), "--until", "clasified_events"])
+    assert result.exit_code == 1 and "did you mean 'classified_events'?" in result.output
+
+
+def test_steps_lists_the_pipeline():
+    result = CliRunner().invoke(main, ["steps"])
+    assert result.exit_code == 0
+    assert "classified_events" in result.output and "grain(event_id)" in result.output
+
+
+def test_python_api_reads_the_warehouse(ran, sample_config):
+    import cjm_pipeline
+    wh = cjm_pipeline.open(yaml.safe_load(sample_config.read_text())["warehouse"])
+    assert {"funnel", "transitions", "journeys", "quarantine", "_cjm_runs"} <= set(wh.tables())
+    j = wh.journeys()
+    assert j["customer_id"].is_unique and (j["n_back_steps"] > 0).sum() > 100
+    t = wh.transitions()
+    assert set(t["kind"]) == {"start", "forward", "skip", "back", "end"}
+    runs = wh.runs()
+    assert (runs["rows_in"] == runs["rows_loaded"] + runs["rows_duplicate"] + runs["rows_quarantined"]).all()
+    one = j.iloc[0]["customer_id"]
+    assert (wh.customer_events(one)["customer_id"] == one).all()
