@@ -17,7 +17,8 @@ import click
 from . import __version__, db, export, pipeline
 from .config import load_config
 from .errors import CjmError
-from .warehouse import Warehouse, recompute_funnel
+from .funnel import recompute_funnel
+from .warehouse import Warehouse
 
 CONFIG_OPTION = click.option("-c", "--config", "config_path", required=True, type=click.Path(dir_okay=False),
                              help="Pipeline config (YAML), e.g. configs/sample.yaml.")

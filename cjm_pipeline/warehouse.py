@@ -22,8 +22,9 @@ import duckdb
 import pandas as pd
 
 from . import db
-from .config import FunnelConfig, PipelineConfig, check_funnel, parse_duration
-from .errors import ConfigError, WarehouseError
+from .config import FunnelConfig, PipelineConfig
+from .errors import WarehouseError
+from .funnel import recompute_funnel
 
 
 class Warehouse:
@@ -112,17 +113,6 @@ class Warehouse:
         meta = db.scalar(con, "select metadata from _cjm_outputs where table_name = 'funnel' "
                               "order by written_at desc limit 1")
         return json.loads(meta)["window"] if meta else FunnelConfig().window
-
-
-def recompute_funnel(con: duckdb.DuckDBPyConnection, *, window: str, mode: str = "ordered",
-                     where: str = "") -> list:
-    """Rebuild the funnel steps on ``con`` (from its classified_events) with another window or mode."""
-    from .pipeline import FUNNEL_STEPS, STEPS, run_steps
-    problems = check_funnel(FunnelConfig(mode=mode, window=window), where=where)
-    if problems:
-        raise ConfigError("funnel options", problems)
-    steps = tuple(s for s in STEPS if s.name in FUNNEL_STEPS)
-    return run_steps(con, None, steps, params={"window_s": parse_duration(window)})
 
 
 def open(path: str | Path | PipelineConfig) -> Warehouse:  # noqa: A001 - the public name is cjm_pipeline.open

@@ -1,0 +1,45 @@
+"""The funnel and the stage timeline: what the numbers mean (SEMANTICS.md, restated).
+
+Query intuition
+---------------
+* **Order.** A customer's events are totally ordered by ``(event_ts, stage_order,
+  event_id)``: events at the same instant (CRM dates without time) are taken in funnel order.
+* **Visits and transitions** (``sql/journey/``). Consecutive staged events of one stage
+  collapse into a visit; unstaged events neither start nor break one. Between consecutive
+  visits there is a transition: ``forward`` (next stage), ``skip`` (jumps over stages) or
+  ``back`` (to an earlier stage: a back-step); ``start``/``end`` rows open and close
+  each customer's flow. ``transitions`` is the matrix; ``journeys`` one row per customer.
+* **Ordered funnel** (``sql/funnel/funnel_customer_steps.sql``). A customer reaches step k
+  when events ``e1 < … < ek`` have the stages of steps 1…k and ``ts(ek) − ts(e1) ≤ window``;
+  other events may come between; each event fills at most one step. The furthest step over
+  all chains counts. Times come from the chain with the latest ``e1`` that reaches that
+  step, so a new step-1 event re-anchors an attempt that has not progressed (PostHog,
+  ClickHouse ``windowFunnel``; Mixpanel anchors on the first event instead).
+* **Funnel table** (``sql/funnel/funnel.sql``): customers per step, conversion from the
+  previous step and from the start (fractions, null where the denominator is 0), dropped
+  and drop-off rate to the next step, ``reached_any_order`` (customers with any event of
+  the stage), ``implied`` (0 in ordered mode) and time to the next step over converters
+  (median, p25, p75, p90, mean, in seconds).
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from .config import FunnelConfig, check_funnel, parse_duration
+from .errors import ConfigError
+from .steps import StepResult
+
+
+def recompute_funnel(con: duckdb.DuckDBPyConnection, *, window: str, mode: str = "ordered",
+                     where: str = "") -> list[StepResult]:
+    """Rebuild the funnel tables on ``con`` from its ``classified_events`` with another window or mode.
+
+    ``where`` prefixes option names in errors (``--`` for the CLI).
+    """
+    from .pipeline import FUNNEL_STEPS, STEPS, run_steps
+    problems = check_funnel(FunnelConfig(mode=mode, window=window), where=where)
+    if problems:
+        raise ConfigError("funnel options", problems)
+    steps = tuple(s for s in STEPS if s.name in FUNNEL_STEPS)
+    return run_steps(con, None, steps, params={"window_s": parse_duration(window)})
