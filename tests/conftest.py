@@ -2,6 +2,8 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
+from click.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -15,3 +17,28 @@ def con():
     c = db.connect(":memory:")
     yield c
     c.close()
+
+
+def sample_config_in(folder: Path) -> Path:
+    """configs/sample.yaml, rewritten to keep its warehouse and outputs in ``folder``."""
+    cfg = yaml.safe_load((ROOT / "configs" / "sample.yaml").read_text(encoding="utf-8"))
+    cfg["base_dir"] = str(ROOT)
+    cfg["warehouse"] = str(folder / "cjm.duckdb")
+    cfg["output"] = {"dir": str(folder / "out")}
+    path = folder / "sample.yaml"
+    path.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def sample_config(tmp_path_factory):
+    return sample_config_in(tmp_path_factory.mktemp("sample"))
+
+
+@pytest.fixture(scope="session")
+def ran(sample_config):
+    """`cjm run` on the sample data, once per test session."""
+    from cjm_pipeline.cli import main
+    result = CliRunner().invoke(main, ["run", "-c", str(sample_config)])
+    assert result.exit_code == 0, result.output
+    return result

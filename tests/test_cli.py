@@ -13,26 +13,6 @@ from cjm_pipeline.cli import main
 from conftest import ROOT
 
 
-@pytest.fixture(scope="module")
-def sample_config(tmp_path_factory):
-    """configs/sample.yaml, writing its warehouse and outputs to a temporary folder."""
-    tmp = tmp_path_factory.mktemp("cli")
-    cfg = yaml.safe_load((ROOT / "configs" / "sample.yaml").read_text(encoding="utf-8"))
-    cfg["base_dir"] = str(ROOT)
-    cfg["warehouse"] = str(tmp / "cjm.duckdb")
-    cfg["output"] = {"dir": str(tmp / "out")}
-    path = tmp / "sample.yaml"
-    path.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
-    return path
-
-
-@pytest.fixture(scope="module")
-def ran(sample_config):
-    result = CliRunner().invoke(main, ["run", "-c", str(sample_config)])
-    assert result.exit_code == 0, result.output
-    return result
-
-
 def test_version():
     result = CliRunner().invoke(main, ["--version"])
     assert result.exit_code == 0 and __version__ in result.output
