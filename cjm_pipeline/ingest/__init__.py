@@ -88,11 +88,12 @@ def sha256_of(path: Path) -> str:
 def ingest_all(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, run_id: str, *, full_refresh: bool = False,
                log=lambda msg: None) -> list[FileLoad]:
     """Load every new file of every source; return what happened to each file."""
+    # find every file first: a source with no files fails the run before anything is dropped
+    plan = [(src, f) for src in cfg.sources for f in discover(cfg, src)]
     if full_refresh:
         for table in ("raw_events", "raw_rejects", "_cjm_loads"):
             db.execute(con, f"drop table if exists {table}")
     ensure_tables(con)
-    plan = [(src, f) for src in cfg.sources for f in discover(cfg, src)]
     next_id = (db.scalar(con, "select max(load_id) from _cjm_loads") or 0) + 1
     results = []
     for src, file in plan:
@@ -103,7 +104,7 @@ def ingest_all(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, run_id: str,
             results.append(FileLoad(src.name, str(file), "skipped"))
             log(f"{src.name}: {file} already loaded (same sha256), skipped")
             continue
-        con.execute("begin transaction").fetchall()
+        db.execute(con, "begin transaction")
         try:
             read, rejected = READERS[src.format](con, cfg, src, file, next_id)
             db.execute(con, "insert into _cjm_loads values ($id, $run, $s, $f, $h, $size, $n, $r, $at)", {
@@ -111,9 +112,9 @@ def ingest_all(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, run_id: str,
                 "size": file.stat().st_size, "n": read, "r": rejected,
                 "at": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
             })
-            con.execute("commit").fetchall()
+            db.execute(con, "commit")
         except BaseException:
-            con.execute("rollback").fetchall()
+            db.execute(con, "rollback")
             raise
         results.append(FileLoad(src.name, str(file), "loaded", read, rejected))
         log(f"{src.name}: {file}: {read} rows read" + (f", {rejected} unreadable rows kept in quarantine" if rejected else ""))

@@ -2,24 +2,32 @@
 
 Columns (after the source's ``columns:`` renaming; unified names match case-insensitively):
 
-* ``event_time``: ISO 8601 with or without offset, ``DD.MM.YYYY[ HH:MM[:SS]]``, or epoch
-  seconds / milliseconds / microseconds. Naive times are in the source's time zone.
+* ``event_time``: ISO 8601 with or without offset (also ``Z``, ``UTC`` or a zone name such
+  as ``Europe/Moscow`` after the time), ``YYYY/MM/DD``, ``DD.MM.YYYY[ HH:MM[:SS]]``, or epoch
+  seconds / milliseconds / microseconds. Naive times are in the source's time zone; a zone
+  the parser does not know (``MSK``) sends the row to quarantine rather than being dropped.
 * ``event_type``;
 * at least one identifier column: ``customer_id``, ``anonymous_id``, ``user_id``,
   ``client_id``, ``email``, ``phone``, ``crm_contact_id``;
 * optional ``event_id``, ``channel``, ``utm_source``, ``utm_medium``, ``utm_campaign``,
   ``url``, ``revenue``;
-* every other column is kept, as text, in the ``properties`` map.
+* every other column is kept, as text, in the ``properties`` map (keys sorted, so a
+  re-export with the columns in another order gives the same map and the same event_id);
+  an unnamed column (a trailing delimiter) is called ``column<N>``.
 
 CSV files are read as text only (no type guessing: 19-digit ids stay exact), in
-streaming batches. The encoding is sniffed (UTF-8 with or without BOM, else cp1251) and
-so is the delimiter (``,`` ``;`` tab ``|``), unless the source config sets them. Rows
-with the wrong number of fields are kept in ``raw_rejects`` with their text.
+streaming batches. The encoding is sniffed (UTF-8 with or without BOM, UTF-16 with a BOM,
+else cp1251) and so is the delimiter (``,`` ``;`` tab ``|``), unless the source config sets
+them. Rows with the wrong number of fields are kept in ``raw_rejects`` with their text.
+Parquet files are read in batches too; their typed columns become text in DuckDB.
+``_row`` is the 1-based data row number (the header is not counted; a quoted line break
+does not start a new row, blank lines are skipped).
 """
 
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import gzip
 import io
@@ -51,6 +59,7 @@ create table if not exists raw_rejects (
 _DELIMITERS = [",", ";", "\t", "|"]
 _SNIFF_BYTES = 1 << 16
 _BLOCK = 16 << 20
+_PARQUET_BATCH = 1 << 17
 
 
 # --------------------------------------------------------------------------- sniffing
@@ -103,8 +112,17 @@ def _csv_header(path: Path, src: SourceConfig) -> tuple[list[str], str, str]:
     text = text.lstrip("\ufeff")
     first_line = text.splitlines()[0] if text else ""
     delimiter = sniff_delimiter(first_line) if src.delimiter == "auto" else src.delimiter.encode().decode("unicode_escape")
-    header = next(csv.reader(io.StringIO(text), delimiter=delimiter))
-    return [h.strip() for h in header], encoding, delimiter
+    header = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
+    return clean_header(header), encoding, delimiter
+
+
+def clean_header(names: list[str]) -> list[str]:
+    """Column names stripped; an unnamed column (a trailing delimiter) becomes ``column<N>``.
+
+    >>> clean_header([" Дата ", "event_type", ""])
+    ['Дата', 'event_type', 'column3']
+    """
+    return [str(h).strip() or f"column{i}" for i, h in enumerate(names, start=1)]
 
 
 # --------------------------------------------------------------------------- column mapping
@@ -120,10 +138,10 @@ def map_columns(header: list[str], src: SourceConfig, file: str) -> dict[str, st
         raise InputDataError(src.name, file, f"columns {unknown} named in `columns:` are not in the file; "
                                              f"available columns: {header}")
     mapping: dict[str, str] = {target: file_col for file_col, target in src.columns.items()}
-    lowered = {h.lower(): h for h in header}
     for name in CANONICAL_COLUMNS:
-        if name not in mapping and name in lowered and lowered[name] not in src.columns:
-            mapping[name] = lowered[name]
+        candidates = [h for h in header if h.lower() == name and h not in src.columns]
+        if name not in mapping and candidates:
+            mapping[name] = name if name in candidates else candidates[0]
     missing = [c for c in REQUIRED_COLUMNS if c not in mapping]
     if missing:
         raise InputDataError(src.name, file, f"required columns {missing} not found; available columns: {header}; "
@@ -134,18 +152,40 @@ def map_columns(header: list[str], src: SourceConfig, file: str) -> dict[str, st
     return mapping
 
 
-def _select_sql(mapping: dict[str, str], header: list[str], from_sql: str) -> str:
-    """The insert that turns a file's columns into ``raw_events`` columns (identifiers quoted)."""
+def _select_sql(mapping: dict[str, str], header: list[str]) -> tuple[str, list[str]]:
+    """The insert that turns a batch into ``raw_events`` rows, and the property keys it binds.
+
+    The batch (``_cjm_batch``) names the file's columns by position (``c0``, ``c1``, ...) and
+    adds ``_row``, so no header (``_row``, ``City`` beside ``city``, quotes) can clash in SQL.
+    Properties are sorted by key, so a re-export with another column order gives the same map.
+    """
+    position = {h: i for i, h in enumerate(header)}
     used = set(mapping.values())
     props = sorted(h for h in header if h not in used)
-    cols = [f"cast({db.quote_ident(mapping[c])} as varchar) as {c}" if c in mapping else f"null as {c}"
+    cols = [f"cast(c{position[mapping[c]]} as varchar) as {c}" if c in mapping else f"null as {c}"
             for c in CANONICAL_COLUMNS]
-    values = ", ".join(f"cast({db.quote_ident(h)} as varchar)" for h in props)
+    values = ", ".join(f"cast(c{position[h]} as varchar)" for h in props)
     return (
         "insert into raw_events by name\nselect $load_id as _load_id, $source as _source, $file as _file, _row,\n    "
         + ",\n    ".join(cols)
-        + f",\n    map($prop_keys, [{values}]::varchar[]) as properties\nfrom {from_sql}"
+        + f",\n    map($prop_keys, [{values}]::varchar[]) as properties\nfrom _cjm_batch"
     ), props
+
+
+def _insert_batch(con: duckdb.DuckDBPyConnection, sql: str, params: dict, batch: pa.RecordBatch,
+                  numbers: list[int]) -> None:
+    """Append one batch (columns in file order) with its data row numbers."""
+    table = pa.Table.from_batches([batch]).rename_columns([f"c{i}" for i in range(batch.num_columns)])
+    table = table.append_column("_row", pa.array(numbers, pa.int64()))
+    db.register(con, "_cjm_batch", table)
+    try:
+        db.execute(con, sql, params)
+    except BaseException:
+        # keep the original error: in an aborted transaction unregister itself fails
+        with contextlib.suppress(duckdb.Error):
+            db.unregister(con, "_cjm_batch")
+        raise
+    db.unregister(con, "_cjm_batch")
 
 
 # --------------------------------------------------------------------------- readers
@@ -160,34 +200,40 @@ def load_file(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, src: SourceCo
 
 
 def _load_parquet(con: duckdb.DuckDBPyConnection, src: SourceConfig, path: Path, load_id: int) -> int:
+    """Parquet in streaming batches; column types are cast to text in DuckDB (timestamps
+    with a time zone print with their offset, so staging converts them exactly)."""
+    rows = 0
     try:
-        header = list(pq.read_schema(path).names)
-    except (pa.ArrowInvalid, OSError) as e:
+        with pq.ParquetFile(path) as pf:
+            header = clean_header(list(pf.schema_arrow.names))
+            mapping = map_columns(header, src, str(path))
+            sql, props = _select_sql(mapping, header)
+            params = {"load_id": load_id, "source": src.name, "file": str(path), "prop_keys": props}
+            for batch in pf.iter_batches(batch_size=_PARQUET_BATCH, use_threads=False):
+                _insert_batch(con, sql, params, batch, list(range(rows + 1, rows + 1 + batch.num_rows)))
+                rows += batch.num_rows
+    except (pa.ArrowException, OSError) as e:
         raise InputDataError(src.name, str(path), f"not a readable Parquet file: {e}") from None
-    mapping = map_columns(header, src, str(path))
-    sql, props = _select_sql(mapping, header, "(select *, file_row_number + 1 as _row "
-                                              "from read_parquet($path, file_row_number = true))")
-    params = {"load_id": load_id, "source": src.name, "file": str(path), "prop_keys": props, "path": str(path)}
-    before = db.scalar(con, "select count(*) from raw_events")
-    db.execute(con, sql, params)
-    return db.scalar(con, "select count(*) from raw_events") - before
+    return rows
 
 
 def _load_csv(con: duckdb.DuckDBPyConnection, src: SourceConfig, path: Path, load_id: int) -> tuple[int, int]:
     header, encoding, delimiter = _csv_header(path, src)
     mapping = map_columns(header, src, str(path))
-    sql, props = _select_sql(mapping, header, "_cjm_batch")
+    sql, props = _select_sql(mapping, header)
     params = {"load_id": load_id, "source": src.name, "file": str(path), "prop_keys": props}
 
-    rejects: list[tuple[int, str]] = []  # (data row number, reason + text)
+    rejects: list[tuple[int | None, str, str]] = []  # (data row number, reason, raw text)
 
     def on_invalid(row) -> str:
         data_row = row.number - 1 if row.number is not None else None
         rejects.append((data_row, f"expected {row.expected_columns} fields, got {row.actual_columns}", row.text))
         return "skip"
 
-    read_opts = pacsv.ReadOptions(column_names=[f"c{i}" for i in range(len(header))], skip_rows=1,
-                                  encoding="utf8" if encoding in ("utf-8", "utf8") else encoding,
+    # skip_rows_after_names (unlike skip_rows) parses the header as a CSV record, so a quoted
+    # line break in a header does not shift the rows; record numbers then count the header as 1.
+    read_opts = pacsv.ReadOptions(column_names=[f"c{i}" for i in range(len(header))], skip_rows_after_names=1,
+                                  encoding="utf8" if codecs.lookup(encoding).name == "utf-8" else encoding,
                                   block_size=_BLOCK, use_threads=False)
     parse_opts = pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True, invalid_row_handler=on_invalid)
     conv_opts = pacsv.ConvertOptions(column_types={f"c{i}": pa.string() for i in range(len(header))},
@@ -195,26 +241,27 @@ def _load_csv(con: duckdb.DuckDBPyConnection, src: SourceConfig, path: Path, loa
     rows = 0
     next_row = 1
     rejected_rows: set[int] = set()
+    seen = 0
     try:
         with _open_bytes(path) as f:
             reader = pacsv.open_csv(f, read_options=read_opts, parse_options=parse_opts, convert_options=conv_opts)
             for batch in reader:
-                rejected_rows.update(r[0] for r in rejects if r[0] is not None)
+                # rows of this batch that failed to split were reported while it was parsed
+                rejected_rows.update(r[0] for r in rejects[seen:] if r[0] is not None)
+                seen = len(rejects)
                 numbers = []
                 while len(numbers) < batch.num_rows:
                     if next_row not in rejected_rows:
                         numbers.append(next_row)
                     next_row += 1
-                table = pa.Table.from_batches([batch]).rename_columns(header)
-                table = table.append_column("_row", pa.array(numbers, pa.int64()))
-                db.register(con, "_cjm_batch", table)
-                try:
-                    db.execute(con, sql, params)
-                finally:
-                    db.unregister(con, "_cjm_batch")
+                _insert_batch(con, sql, params, batch, numbers)
                 rows += batch.num_rows
     except (pa.ArrowInvalid, UnicodeDecodeError) as e:
-        raise InputDataError(src.name, str(path), f"cannot read as {encoding} CSV with delimiter {delimiter!r}: {e}") from None
+        guessed = [k for k, v in (("encoding", src.encoding), ("delimiter", src.delimiter)) if v == "auto"]
+        hint = f"; the {' and '.join(guessed)} {'was' if len(guessed) == 1 else 'were'} guessed: " \
+               f"set {' / '.join(f'`{k}:`' for k in guessed)} in the source config (e.g. encoding: cp1251)" if guessed else ""
+        raise InputDataError(src.name, str(path),
+                             f"cannot read as {encoding} CSV with delimiter {delimiter!r}: {e}{hint}") from None
     for data_row, reason, text in rejects:
         db.execute(con, "insert into raw_rejects values ($load_id, $source, $file, $row, $reason, $text)",
                    {"load_id": load_id, "source": src.name, "file": str(path), "row": data_row,

@@ -1,7 +1,8 @@
 -- stg_events: one row per raw row of a configured source, typed and checked.
 -- reject_reason is null for a usable row; otherwise it names the column and the problem,
 -- and the row goes to quarantine. event_id is the given id or an md5 of the record's content,
--- prefixed with the source name, so it is stable across reloads of the same record.
+-- prefixed with the source name, so it is stable across reloads of the same record (and of a
+-- re-export with the columns in another order: unified columns are hashed by name, properties by key).
 -- Naive times are read in the source's time zone (cfg_sources.timezone), then stored as UTC.
 with
 
@@ -16,16 +17,15 @@ cleaned as (
         *,
         trim(event_time) as t,
         nullif(trim(event_type), '') as event_type_clean,
-        nullif(regexp_replace(trim(revenue), '[\s\x{00A0}]', '', 'g'), '') as revenue_text,
+        -- revenue: digit-group spaces (also no-break and thin ones) dropped, decimal comma allowed
+        nullif(regexp_replace(trim(revenue), '[\s\x{00A0}\x{2009}\x{202F}]', '', 'g'), '') as revenue_text,
         -- identifiers: trimmed; placeholder tokens are no identifier
         case when lower(trim(customer_id)) in (select token from cfg_null_tokens) then null else trim(customer_id) end as id_customer,
         case when lower(trim(anonymous_id)) in (select token from cfg_null_tokens) then null else trim(anonymous_id) end as id_anonymous,
         case when lower(trim(user_id)) in (select token from cfg_null_tokens) then null else trim(user_id) end as id_user,
         case when lower(trim(client_id)) in (select token from cfg_null_tokens) then null else trim(client_id) end as id_client,
         case when lower(trim(email)) in (select token from cfg_null_tokens) then null else lower(trim(email)) end as id_email,
-        nullif(regexp_replace(
-            case when lower(trim(phone)) in (select token from cfg_null_tokens) then null else phone end,
-            '[^0-9+]', '', 'g'), '') as id_phone,
+        case when lower(trim(phone)) in (select token from cfg_null_tokens) then null else trim(phone) end as phone_text,
         case when lower(trim(crm_contact_id)) in (select token from cfg_null_tokens) then null else trim(crm_contact_id) end as id_crm_contact
     from raw
 ),
@@ -39,16 +39,37 @@ parsed as (
             when regexp_full_match(t, '\d{9,11}(\.\d+)?') then timezone('UTC', to_timestamp(cast(t as double)))
             when regexp_full_match(t, '\d{12,14}') then epoch_ms(cast(t as bigint))
             when regexp_full_match(t, '\d{15,17}') then make_timestamp(cast(t as bigint))
-            -- an explicit offset or Z wins over the configured time zone
-            when regexp_matches(t, '[T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}(:?\d{2})?)$')
-                then timezone('UTC', try_cast(t as timestamptz))
-            else timezone('UTC', timezone(tz, coalesce(
-                try_cast(t as timestamp),
-                try_strptime(t, ['%d.%m.%Y %H:%M:%S', '%d.%m.%Y %H:%M', '%d.%m.%Y'])
-            )))
+            -- naive times (no zone written) are in the source's time zone
+            when regexp_full_match(t, '\d{4}[-/]\d{1,2}[-/]\d{1,2}([T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?')
+                then timezone('UTC', timezone(tz, try_cast(t as timestamp)))
+            when regexp_full_match(t, '\d{1,2}\.\d{1,2}\.\d{4}( \d{1,2}:\d{2}(:\d{2})?)?')
+                then timezone('UTC', timezone(tz, try_strptime(t, ['%d.%m.%Y %H:%M:%S', '%d.%m.%Y %H:%M', '%d.%m.%Y'])))
+            -- a written zone (an offset, Z, UTC or a zone name) wins over the configured one;
+            -- a cast to timestamp would silently drop it, so only timestamptz is tried
+            when regexp_matches(t, '\d:\d{2}(:\d{2}(\.\d+)?)?\s*([Zz]|[+-]\d{2}(:?\d{2})?|[A-Za-z][A-Za-z0-9_/+-]*)$')
+                then timezone('UTC', try_cast(
+                    regexp_replace(regexp_replace(t, '\s+([+-]\d{2}(:?\d{2})?)$', '\1'), '\s*[Zz]$', '+00:00')
+                    as timestamptz))
         end as ts_parsed,
-        try_cast(replace(revenue_text, ',', '.') as double) as revenue_parsed
+        try_cast(replace(revenue_text, ',', '.') as double) as revenue_parsed,
+        regexp_replace(phone_text, '[^0-9]', '', 'g') as phone_digits
     from cleaned
+),
+
+phones as (
+    select
+        *,
+        -- phones in E.164: a written '+' or '00' is the country code; Russian numbers written
+        -- 8XXXXXXXXXX, 7XXXXXXXXXX or 9XXXXXXXXX get +7; anything else keeps its digits
+        case
+            when phone_digits is null or phone_digits = '' then null
+            when starts_with(phone_text, '+') then '+' || phone_digits
+            when starts_with(phone_digits, '00') and length(phone_digits) > 4 then '+' || substr(phone_digits, 3)
+            when length(phone_digits) = 11 and substr(phone_digits, 1, 1) in ('7', '8') then '+7' || substr(phone_digits, 2)
+            when length(phone_digits) = 10 and starts_with(phone_digits, '9') then '+7' || phone_digits
+            else phone_digits
+        end as id_phone
+    from parsed
 )
 
 select
@@ -64,7 +85,10 @@ select
             coalesce(url, '\N'), coalesce(revenue, '\N'), coalesce(customer_id, '\N'),
             coalesce(anonymous_id, '\N'), coalesce(user_id, '\N'), coalesce(client_id, '\N'),
             coalesce(email, '\N'), coalesce(phone, '\N'), coalesce(crm_contact_id, '\N'),
-            cast(properties as varchar)
+            -- properties (sorted by key at ingest) as key/value text, not cast(map as varchar),
+            -- whose rendering is DuckDB's to change between versions
+            array_to_string(list_transform(map_entries(properties),
+                lambda e: concat(e.key, chr(30), coalesce(e.value, '\N'))), chr(29))
         ))
     ) as event_id,
     ts_parsed as event_ts,
@@ -93,4 +117,4 @@ select
         when coalesce(id_customer, id_anonymous, id_user, id_client, id_email, id_phone, id_crm_contact) is null
             then 'identifiers: none of customer_id, anonymous_id, user_id, client_id, email, phone, crm_contact_id has a value'
     end as reject_reason
-from parsed
+from phones
