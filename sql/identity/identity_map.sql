@@ -1,6 +1,7 @@
 -- identity_map: one row per identifier (grain: identifier) with its customer_id.
 -- Customers are the connected components of identity_edges, found by min-label propagation
--- in a keyed recursive CTE (each round only identifiers whose label changed propagate).
+-- in a keyed recursive CTE: each round, an identifier takes the smallest label among its
+-- neighbours when that is smaller than its own; rounds stop when no label changes.
 -- customer_id = md5 of the smallest identifier of the component: opaque, no raw PII.
 with recursive
 
