@@ -10,12 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
 
 from . import __version__, db, export, pipeline
-from .config import load_config
+from .config import FUNNEL_MODES, OUTPUT_FORMATS, load_config
 from .errors import CjmError
 from .funnel import recompute_funnel
 from .warehouse import Warehouse
@@ -129,12 +130,15 @@ def validate(config_path: str) -> None:
 
 @main.command()
 @CONFIG_OPTION
-@click.option("--mode", type=click.Choice(["ordered"]), help="Funnel mode (default: the config's).")
+@click.option("--mode", type=click.Choice(FUNNEL_MODES), help="Funnel mode (default: the config's).")
 @click.option("--window", metavar="DURATION", help="Conversion window, e.g. 30d, 12h (default: the config's).")
-@click.option("--out", "out_path", type=click.Path(dir_okay=False), help="Write the funnel CSV here "
-              "(default: funnel.csv in the output folder).")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), help="Write the funnel here "
+              "(default: funnel.<format> in the output folder).")
+@click.option("--format", "fmt", type=click.Choice(OUTPUT_FORMATS), help="File format (default: the config's).")
+@click.option("--excel", is_flag=True, help="CSV for a Russian-locale Excel: ';', decimal comma, UTF-8 with BOM.")
 @handle_errors
-def funnel(config_path: str, mode: str | None, window: str | None, out_path: str | None) -> None:
+def funnel(config_path: str, mode: str | None, window: str | None, out_path: str | None, fmt: str | None,
+           excel: bool) -> None:
     """Recompute the funnel from the warehouse, without re-ingesting.
 
     Nothing in the warehouse changes: the funnel is rebuilt in memory from the stored
@@ -142,23 +146,23 @@ def funnel(config_path: str, mode: str | None, window: str | None, out_path: str
 
     \b
     Example:
-      cjm funnel -c configs/sample.yaml --window 30d --out build/funnel_30d.csv
+      cjm funnel -c configs/sample.yaml --mode strict --window 30d --out build/funnel_30d.csv
+      cjm funnel -c configs/sample.yaml --excel --out build/funnel_excel.csv
     """
     cfg = load_config(config_path)
-    window = window or cfg.funnel.window
-    mode = mode or cfg.funnel.mode
+    output = replace(cfg.output, format=fmt or ("csv" if excel else cfg.output.format), excel=excel or cfg.output.excel)
+    cfg = replace(cfg, output=output, funnel=replace(cfg.funnel, window=window or cfg.funnel.window,
+                                                      mode=mode or cfg.funnel.mode))
     with Warehouse(cfg.warehouse_path).connect() as con:
-        recompute_funnel(con, window=window, mode=mode, where="--")
-        from dataclasses import replace
-        cfg = replace(cfg, funnel=replace(cfg.funnel, window=window, mode=mode))
+        recompute_funnel(con, window=cfg.funnel.window, mode=cfg.funnel.mode, where="--")
         frame = db.read_table(con, "funnel", order_by=("step",))
-        path = Path(out_path) if out_path else cfg.output_dir / "funnel.csv"
-        export.write_csv(con, cfg, "funnel", path, ("step",))
-        export.write_sidecar(path, {**export.metadata(con, cfg, run_id="funnel-" + dt.datetime.now().strftime("%Y%m%dT%H%M%S")),
-                                    "table": "funnel"})
-    cols = ["step", "stage", "customers", "conversion_from_previous", "conversion_from_start", "ttc_median_s"]
+        path = Path(out_path) if out_path else cfg.output_dir / f"funnel.{cfg.output.format}"
+        export.write_output(con, cfg, "funnel", path, ("step",))
+        run_id = "funnel-" + dt.datetime.now().strftime("%Y%m%dT%H%M%S")
+        export.write_sidecar(path, {**export.metadata(con, cfg, run_id=run_id), "table": "funnel"})
+    cols = ["step", "stage", "customers", "conversion_from_previous", "conversion_from_start", "implied", "ttc_median_s"]
     click.echo(frame[cols].to_string(index=False))
-    click.echo(f"funnel ({mode}, window {window}) written to {path}")
+    click.echo(f"funnel ({cfg.funnel.mode}, window {cfg.funnel.window}) written to {path}")
 
 
 @main.command()

@@ -54,8 +54,9 @@ RULE_COLUMNS = (
 PROPERTY_PREFIX = "properties."
 
 SOURCE_FORMATS = ("generic_events",)
-FUNNEL_MODES = ("ordered",)
+FUNNEL_MODES = ("ordered", "strict", "furthest")
 CSV_ENCODINGS = ("utf-8", "utf-8-sig")
+OUTPUT_FORMATS = ("csv", "parquet", "json")
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
 _DURATION_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -97,9 +98,28 @@ class SourceConfig:
 class StageConfig:
     """A journey stage; an event belongs to the first stage with a matching rule."""
 
+    #: Stage KPI keys and the unit of their target: all measure the move to the next stage.
+    KPI_UNITS: typing.ClassVar[dict[str, str]] = {
+        "conversion_to_next_min": "ratio",
+        "median_time_to_next_max": "seconds",
+        "drop_off_rate_max": "ratio",
+    }
+
     name: str
     rules: list[dict[str, Any]]
     description: str = ""
+    kpi: dict[str, Any] = field(default_factory=dict)
+    """Targets for this stage, checked in ``stage_kpis``: ``conversion_to_next_min`` and
+    ``drop_off_rate_max`` (fractions 0..1), ``median_time_to_next_max`` (a duration, ``7d``)."""
+
+    def kpi_targets(self) -> list[tuple[str, float, str]]:
+        """``(kpi, target, unit)`` for each configured KPI, durations in seconds, in :attr:`KPI_UNITS` order.
+
+        >>> StageConfig("a", [], kpi={"median_time_to_next_max": "2d", "conversion_to_next_min": 0.4}).kpi_targets()
+        [('conversion_to_next_min', 0.4, 'ratio'), ('median_time_to_next_max', 172800.0, 'seconds')]
+        """
+        return [(key, float(parse_duration(self.kpi[key]) if unit == "seconds" else self.kpi[key]), unit)
+                for key, unit in self.KPI_UNITS.items() if key in self.kpi]
 
 
 @dataclass(frozen=True)
@@ -115,9 +135,20 @@ class FunnelConfig:
 @dataclass(frozen=True)
 class OutputConfig:
     dir: str = "build/out"
+    format: str = "csv"
+    """``csv``, ``parquet`` or ``json`` (an array of objects)."""
     csv_delimiter: str = ","
     csv_encoding: str = "utf-8"
     """``utf-8-sig`` writes a byte-order mark so Excel shows Cyrillic correctly."""
+    excel: bool = False
+    """The CSV dialect a Russian-locale Excel opens as it is: ``;``, decimal comma, UTF-8 with BOM."""
+
+    @property
+    def csv_dialect(self) -> tuple[str, str, bool]:
+        """(delimiter, encoding, decimal comma) in force."""
+        if self.excel:
+            return ";", "utf-8-sig", True
+        return self.csv_delimiter, self.csv_encoding, False
 
 
 @dataclass(frozen=True)
@@ -313,11 +344,15 @@ def _check(cfg: PipelineConfig) -> list[str]:
             problems.append(f"{where}.rules: at least one rule is required")
         for j, rule in enumerate(stage.rules or []):
             problems += check_rule(rule, f"{where}.rules[{j}]")
+        problems += check_stage_kpi(stage.kpi, f"{where}.kpi", is_last=i == len(cfg.stages) - 1)
 
     problems += check_funnel(cfg.funnel)
     if cfg.output.csv_encoding not in CSV_ENCODINGS:
         problems.append(f"output.csv_encoding: {cfg.output.csv_encoding!r}{_suggest(cfg.output.csv_encoding, CSV_ENCODINGS)}"
                         f" (valid: {', '.join(CSV_ENCODINGS)})")
+    if cfg.output.format not in OUTPUT_FORMATS:
+        problems.append(f"output.format: {cfg.output.format!r}{_suggest(cfg.output.format, OUTPUT_FORMATS)}"
+                        f" (valid: {', '.join(OUTPUT_FORMATS)})")
     if len(cfg.output.csv_delimiter) != 1:
         problems.append(f"output.csv_delimiter: {cfg.output.csv_delimiter!r} must be one character")
     return problems
@@ -334,6 +369,36 @@ def check_funnel(funnel: FunnelConfig, where: str = "funnel.") -> list[str]:
             problems.append(f"{where}window: must be longer than zero")
     except ValueError as e:
         problems.append(f"{where}window: {e}")
+    return problems
+
+
+def check_stage_kpi(kpi: dict[str, Any], where: str, *, is_last: bool = False) -> list[str]:
+    """Problems with one stage's ``kpi`` mapping: known keys, fractions in 0..1, durations.
+
+    >>> check_stage_kpi({"conversion_to_next": 0.5, "drop_off_rate_max": 35}, "stages[0].kpi")
+    ["stages[0].kpi.conversion_to_next: unknown key; did you mean 'conversion_to_next_min'? (valid keys: conversion_to_next_min, median_time_to_next_max, drop_off_rate_max)", 'stages[0].kpi.drop_off_rate_max: must be between 0 and 1, got 35 (a fraction; for a percentage write 0.35 for 35%)']
+    """
+    problems = []
+    units = StageConfig.KPI_UNITS
+    for key, value in (kpi or {}).items():
+        key, at = str(key), f"{where}.{key}"
+        if key not in units:
+            problems.append(f"{at}: unknown key{_suggest(key, units)} (valid keys: {', '.join(units)})")
+            continue
+        if is_last:
+            problems.append(f"{at}: the last stage has no next stage, so conversion, drop-off and time "
+                            "to the next stage are undefined there; set this KPI on an earlier stage")
+        elif units[key] == "seconds":
+            try:
+                if parse_duration(value) <= 0:
+                    problems.append(f"{at}: must be longer than zero")
+            except ValueError as e:
+                problems.append(f"{at}: {e}")
+        elif isinstance(value, bool) or not isinstance(value, (int, float)):
+            problems.append(f"{at}: expected a number between 0 and 1, got {value!r}")
+        elif not 0 <= value <= 1:
+            hint = f" (a fraction; for a percentage write {value / 100:g} for {value:g}%)" if 1 < value <= 100 else ""
+            problems.append(f"{at}: must be between 0 and 1, got {value!r}{hint}")
     return problems
 
 

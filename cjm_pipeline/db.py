@@ -200,12 +200,29 @@ def read_table(con: duckdb.DuckDBPyConnection, name: str, order_by: Iterable[str
     return con.execute(sql).df()
 
 
-def copy_to_csv(con: duckdb.DuckDBPyConnection, table: str, path: Path, *, delimiter: str = ",",
-                order_by: Iterable[str] = ()) -> None:
-    """Write a table to CSV with a header (``COPY ... TO $path``)."""
+def copy_table(con: duckdb.DuckDBPyConnection, table: str, path: Path, *, fmt: str = "csv", delimiter: str = ",",
+               decimal_comma: bool = False, order_by: Iterable[str] = ()) -> None:
+    """Write a table to a file (``COPY ... TO $path``): ``csv`` with a header, ``parquet`` or ``json``
+    (an array of objects). ``decimal_comma`` writes CSV numbers with a decimal comma, as a
+    Russian-locale Excel expects (DuckDB's CSV writer has no such option, so they are rendered as text).
+    """
     check_table_name(table)
-    cols = columns(con, table)
-    order = [quote_ident(c) for c in order_by if c in cols]
-    select = f"select * from {table}" + (f" order by {', '.join(order)}" if order else "")
-    sql = f"copy ({select}) to $path (format csv, header true, delimiter $delim)"
-    con.execute(sql, {"path": str(path), "delim": delimiter}).fetchall()
+    described = con.execute(f"describe select * from {table}").fetchall()
+    names = [row[0] for row in described]
+    order = [quote_ident(c) for c in order_by if c in names]
+    if fmt == "csv" and decimal_comma:
+        exprs = [f"replace(cast({quote_ident(n)} as varchar), '.', ',') as {quote_ident(n)}"
+                 if t in ("DOUBLE", "FLOAT", "REAL") or t.startswith("DECIMAL") else quote_ident(n)
+                 for n, t, *_ in described]
+    else:
+        exprs = ["*"]
+    select = f"select {', '.join(exprs)} from {table}" + (f" order by {', '.join(order)}" if order else "")
+    if fmt == "csv":
+        sql = f"copy ({select}) to $path (format csv, header true, delimiter $delim)"
+        con.execute(sql, {"path": str(path), "delim": delimiter}).fetchall()
+    elif fmt == "parquet":
+        con.execute(f"copy ({select}) to $path (format parquet)", {"path": str(path)}).fetchall()
+    elif fmt == "json":
+        con.execute(f"copy ({select}) to $path (format json, array true)", {"path": str(path)}).fetchall()
+    else:
+        raise ValueError(f"unknown output format {fmt!r} (csv, parquet, json)")

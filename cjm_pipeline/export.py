@@ -1,11 +1,11 @@
-"""Exports: output tables to CSV files, each with a JSON sidecar saying how it was computed.
+"""Exports: output tables to files, each with a JSON sidecar saying how it was computed.
 
-``cjm run`` writes ``funnel.csv``, ``transitions.csv``, ``journeys.csv``,
-``stage_coverage.csv`` and ``quarantine.csv`` to ``output.dir``. Each ``X.csv`` gets an
-``X.meta.json`` (funnel mode, window, anchor rule, data cutoff, run id, config hash) and
-a row in the ``_cjm_outputs`` table. CSVs use ``output.csv_delimiter`` (``;`` suits a
-Russian-locale Excel) and ``output.csv_encoding`` (``utf-8-sig`` adds the byte-order mark
-Excel needs to show Cyrillic).
+``cjm run`` writes every table in :data:`EXPORTS` to ``output.dir`` as ``<table>.<format>``
+(``csv`` by default, ``parquet`` or ``json``). Each gets a ``<table>.meta.json`` (funnel mode,
+window, anchor rule, data cutoff, run id, config hash) and a row in ``_cjm_outputs``. CSVs
+use ``output.csv_delimiter`` and ``output.csv_encoding`` (``utf-8-sig`` adds the byte-order
+mark Excel needs to show Cyrillic); ``output.excel: true`` is the dialect a Russian-locale
+Excel opens as it is: ``;``, decimal comma, UTF-8 with BOM.
 """
 
 from __future__ import annotations
@@ -26,6 +26,12 @@ EXPORTS = (
     ("transitions", "transitions", ("from_order", "to_order", "from_stage", "to_stage")),
     ("journeys", "journeys", ("customer_id",)),
     ("stage_coverage", "stage_coverage", ("stage_order", "stage")),
+    ("loops", "loops", ("from_order", "to_order")),
+    ("paths", "paths", ("path_kind", "rank")),
+    ("stage_dwell", "stage_dwell", ("stage_order",)),
+    ("stage_stock", "stage_stock", ("day", "stage_order")),
+    ("barriers", "barriers", ("barrier_kind", "rank")),
+    ("stage_kpis", "stage_kpis", ("stage_order", "kpi")),
     ("quarantine", "quarantine", ("source", "file", "row_number")),
 )
 
@@ -65,13 +71,15 @@ def metadata(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, run_id: str) -
     }
 
 
-def write_csv(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, table: str, path: Path,
-              order_by: tuple[str, ...] = ()) -> Path:
-    """One table to one CSV in the configured delimiter and encoding."""
+def write_output(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, table: str, path: Path,
+                 order_by: tuple[str, ...] = ()) -> Path:
+    """One table to one file in the configured format (and, for CSV, delimiter, encoding, decimal mark)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    fmt = cfg.output.format
+    delimiter, encoding, decimal_comma = cfg.output.csv_dialect
     tmp = path.with_suffix(path.suffix + ".tmp")
-    db.copy_to_csv(con, table, tmp, delimiter=cfg.output.csv_delimiter, order_by=order_by)
-    if cfg.output.csv_encoding == "utf-8-sig":
+    db.copy_table(con, table, tmp, fmt=fmt, delimiter=delimiter, decimal_comma=decimal_comma, order_by=order_by)
+    if fmt == "csv" and encoding == "utf-8-sig":
         with open(path, "wb") as out, open(tmp, "rb") as src:
             out.write(b"\xef\xbb\xbf")
             shutil.copyfileobj(src, out)
@@ -91,7 +99,7 @@ def export_all(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, *, kind: str
     for table, stem, order in EXPORTS:
         if tables is not None and table not in tables:
             continue
-        path = write_csv(con, cfg, table, out_dir / f"{stem}.csv", order)
+        path = write_output(con, cfg, table, out_dir / f"{stem}.{cfg.output.format}", order)
         written.append(path)
         write_sidecar(path, {**meta, "table": table})
         record_output(con, run_id, kind, table, path, meta)

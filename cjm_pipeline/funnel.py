@@ -9,17 +9,25 @@ Query intuition
   visits there is a transition: ``forward`` (next stage), ``skip`` (jumps over stages) or
   ``back`` (to an earlier stage: a back-step); ``start``/``end`` rows open and close
   each customer's flow. ``transitions`` is the matrix; ``journeys`` one row per customer.
-* **Ordered funnel** (``sql/funnel/funnel_customer_steps.sql``). A customer reaches step k
+* **Ordered funnel** (``sql/funnel/funnel_customer_steps__ordered.sql``). A customer reaches step k
   when events ``e1 < … < ek`` have the stages of steps 1…k and ``ts(ek) − ts(e1) ≤ window``;
   other events may come between; each event fills at most one step. The furthest step over
   all chains counts. Times come from the chain with the latest ``e1`` that reaches that
   step, so a new step-1 event re-anchors an attempt that has not progressed (PostHog,
   ClickHouse ``windowFunnel``; Mixpanel anchors on the first event instead).
+* **Strict funnel** (``funnel_customer_steps__strict.sql``): as ordered, but ``e1 … ek`` lie in
+  consecutive stage visits: another stage's visit between them breaks the chain (unstaged
+  events do not). ``e1`` is the last event of its step-1 visit, later steps the first event
+  of their visit.
+* **Furthest funnel** (``funnel_customer_steps__furthest.sql``, the CRM pipeline view): a
+  customer counts at step k when the furthest stage they reached within the window from
+  their first staged event has order ≥ k, whatever the order of visits; a step counted
+  without an event of its stage is ``implied``.
 * **Funnel table** (``sql/funnel/funnel.sql``): customers per step, conversion from the
   previous step and from the start (fractions, null where the denominator is 0), dropped
   and drop-off rate to the next step, ``reached_any_order`` (customers with any event of
-  the stage), ``implied`` (0 in ordered mode) and time to the next step over converters
-  (median, p25, p75, p90, mean, in seconds).
+  the stage), ``implied`` (furthest mode; 0 otherwise) and time from this step's event to
+  the next step's over customers with both (median, p25, p75, p90, mean, in seconds).
 """
 
 from __future__ import annotations
@@ -42,4 +50,4 @@ def recompute_funnel(con: duckdb.DuckDBPyConnection, *, window: str, mode: str =
     if problems:
         raise ConfigError("funnel options", problems)
     steps = tuple(s for s in STEPS if s.name in FUNNEL_STEPS)
-    return run_steps(con, None, steps, params={"window_s": parse_duration(window)})
+    return run_steps(con, None, steps, params={"window_s": parse_duration(window), "mode": mode})

@@ -22,7 +22,7 @@ import duckdb
 import pandas as pd
 
 from . import __version__, db, export, ingest
-from .config import PipelineConfig
+from .config import FUNNEL_MODES, PipelineConfig
 from .errors import CjmError, StepError
 from .stages import stage_tables
 from .steps import Step, StepResult
@@ -31,6 +31,7 @@ from .steps import Step, StepResult
 SOURCE_TABLES = (
     "raw_events", "raw_rejects", "_cjm_loads",
     "cfg_sources", "cfg_null_tokens", "cfg_stages", "cfg_stage_rules", "cfg_rule_conditions", "cfg_funnel_steps",
+    "cfg_stage_kpis",
 )
 
 STEPS: tuple[Step, ...] = (
@@ -62,18 +63,34 @@ STEPS: tuple[Step, ...] = (
          doc="moves between consecutive visits: start, forward, skip, back, end"),
     Step("transitions", "journey", ("stage_transitions",), grain=("from_stage", "to_stage"),
          doc="stage transition matrix"),
-    Step("funnel_customer_steps", "funnel", ("classified_events", "cfg_funnel_steps"), grain=("customer_id", "step"),
-         doc="per customer, the steps reached in the ordered funnel"),
+    Step("loops", "journey", ("stage_visits", "stage_transitions", "cfg_stages"), grain=("from_stage", "to_stage"),
+         doc="back-steps j -> i: customers, occurrences, resolved share, return time, looper vs non-looper conversion"),
+    Step("paths", "journey", ("stage_visits", "cfg_stages"), grain=("path_kind", "stage_path"),
+         doc="most common full and collapsed stage paths (top N per kind, plus (other))"),
+    Step("funnel_customer_steps", "funnel", ("classified_events", "stage_visits", "cfg_funnel_steps"),
+         grain=("customer_id", "step"), variant_param="mode", variants=FUNNEL_MODES,
+         doc="per customer, the steps reached in the funnel (one SQL file per mode)"),
     Step("funnel", "funnel", ("funnel_customer_steps", "classified_events", "cfg_funnel_steps"), grain=("step",),
          doc="the ordered funnel with conversion, drop-off and time to convert"),
     Step("journeys", "journey", ("classified_events", "stage_visits", "stage_transitions", "funnel_customer_steps",
                                  "cfg_funnel_steps"), grain=("customer_id",),
          doc="one row per customer: path, furthest stage, back-steps, conversion"),
+    Step("stage_dwell", "journey", ("stage_visits", "cfg_stages"), grain=("stage",),
+         doc="time spent in each stage visit (median, p90, mean) and open visits"),
+    Step("stage_stock", "journey", ("stage_visits", "cfg_stages"), grain=("day", "stage"),
+         doc="customers whose current stage is X at the end of each day"),
+    Step("barriers", "journey", ("funnel", "transitions"), grain=("barrier_kind", "rank"),
+         doc="top 5 drop-offs, slow steps and back-steps, with the numbers behind each rank"),
+    Step("stage_kpis", "journey", ("cfg_stage_kpis", "funnel"), grain=("stage", "kpi"),
+         doc="stage KPI targets from the config against the funnel: actual, met, gap"),
 )
 
 STEP_NAMES = tuple(s.name for s in STEPS)
 #: Steps that depend only on the funnel settings: rerun by `cjm funnel`.
-FUNNEL_STEPS = ("funnel_customer_steps", "funnel", "journeys")
+FUNNEL_STEPS = ("funnel_customer_steps", "funnel", "journeys", "barriers", "stage_kpis")
+
+#: How many stage paths per kind the `paths` table lists before '(other)'.
+TOP_PATHS = 50
 
 #: Values that mean "no identifier" in an identifier column (compared after trim + lower-case).
 NULL_TOKENS = ("", "null", "none", "nil", "undefined", "nan", "n/a", "na", "-", "0", "(null)", "#n/a")
@@ -124,7 +141,8 @@ class RunResult:
 
 def params_for(cfg: PipelineConfig, **overrides: Any) -> dict[str, Any]:
     """The parameters SQL files may use; each file receives exactly the ones it names."""
-    params = {"window_s": cfg.funnel.window_seconds, "timezone": cfg.timezone}
+    params = {"window_s": cfg.funnel.window_seconds, "mode": cfg.funnel.mode, "timezone": cfg.timezone,
+              "top_paths": TOP_PATHS}
     params.update(overrides)
     return params
 

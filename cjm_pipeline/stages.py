@@ -15,6 +15,8 @@ The tables (rebuilt on every run, never SQL text):
 * ``cfg_stage_rules(rule_id, stage, stage_order, rule_index, n_keys)``
 * ``cfg_rule_conditions(rule_id, cond_key, property_name, match_kind, pattern)``
 * ``cfg_funnel_steps(step, stage, stage_order)``
+* ``cfg_stage_kpis(stage, stage_order, kpi, target, unit)``: the stages' KPI targets, one row
+  per stage and KPI; ``unit`` is ``ratio`` (a fraction) or ``seconds`` (durations parsed).
 """
 
 from __future__ import annotations
@@ -34,9 +36,10 @@ def stage_tables(cfg: PipelineConfig) -> dict[str, pd.DataFrame]:
     >>> stage_tables(cfg)["cfg_rule_conditions"].values.tolist()
     [['a.0', 'event_type', None, 'exact', 'visit'], ['b.0', 'event_type', None, 'exact', 'cart'], ['b.0', 'event_type', None, 'exact', 'buy'], ['b.0', 'properties.plan', 'plan', 'glob', 'pro*']]
     """
-    stages, rules, conds = [], [], []
+    stages, rules, conds, kpis = [], [], [], []
     for order, stage in enumerate(cfg.stages, start=1):
         stages.append((stage.name, order))
+        kpis += [(stage.name, order, kpi, target, unit) for kpi, target, unit in stage.kpi_targets()]
         for index, rule in enumerate(stage.rules):
             rule_id = f"{stage.name}.{index}"
             rows = rule_conditions(rule)
@@ -49,4 +52,6 @@ def stage_tables(cfg: PipelineConfig) -> dict[str, pd.DataFrame]:
         "cfg_stage_rules": pd.DataFrame(rules, columns=["rule_id", "stage", "stage_order", "rule_index", "n_keys"]),
         "cfg_rule_conditions": pd.DataFrame(conds, columns=["rule_id", "cond_key", "property_name", "match_kind", "pattern"]),
         "cfg_funnel_steps": pd.DataFrame([(i, name, i) for name, i in stages], columns=["step", "stage", "stage_order"]),
+        "cfg_stage_kpis": pd.DataFrame(kpis, columns=["stage", "stage_order", "kpi", "target", "unit"]).astype(
+            {"stage": "string", "stage_order": "int64", "kpi": "string", "target": "float64", "unit": "string"}),
     }

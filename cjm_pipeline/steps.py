@@ -4,6 +4,10 @@ A :class:`Step` is data: its name is its output table and the stem of its SQL fi
 ``sql/<layer>/<name>.sql``; ``inputs`` are the tables it reads (checked before it runs,
 and by a test against the SQL text); ``grain`` is the key that must be unique in its
 output (checked after it runs).
+
+A step with ``variants`` has one SQL file per variant, ``sql/<layer>/<name>__<variant>.sql``,
+chosen by the run parameter ``variant_param`` (e.g. the funnel mode). Every variant
+builds the same table with the same columns; ``inputs`` is the union of what they read.
 """
 
 from __future__ import annotations
@@ -25,10 +29,24 @@ class Step:
     inputs: tuple[str, ...]
     grain: tuple[str, ...] = ()
     doc: str = ""
+    variant_param: str | None = None
+    variants: tuple[str, ...] = ()
+
+    def sql_path(self, params: dict[str, Any] | None = None) -> str:
+        """The SQL file for these run parameters (relative to ``sql/``)."""
+        if not self.variant_param:
+            return f"{self.layer}/{self.name}.sql"
+        variant = (params or {}).get(self.variant_param)
+        if variant not in self.variants:
+            raise StepError(self.name, f"{self.variant_param} must be one of {', '.join(self.variants)}, got {variant!r}")
+        return f"{self.layer}/{self.name}__{variant}.sql"
 
     @property
-    def sql_path(self) -> str:
-        return f"{self.layer}/{self.name}.sql"
+    def sql_paths(self) -> tuple[str, ...]:
+        """Every SQL file of this step (one, or one per variant)."""
+        if not self.variant_param:
+            return (self.sql_path(),)
+        return tuple(self.sql_path({self.variant_param: v}) for v in self.variants)
 
     def run(self, con: duckdb.DuckDBPyConnection, params: dict[str, Any], *, check_grain: bool = True) -> "StepResult":
         """Build the output table; return its row count and the seconds it took."""
@@ -37,7 +55,7 @@ class Step:
         if missing:
             raise StepError(self.name, f"missing input tables {missing}")
         started = time.perf_counter()
-        db.run_step_sql(con, self.name, self.sql_path, params)
+        db.run_step_sql(con, self.name, self.sql_path(params), params)
         if check_grain and self.grain:
             self.check_grain(con)
         rows = db.scalar(con, f"select count(*) from {self.name}")

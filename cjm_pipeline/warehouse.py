@@ -71,7 +71,8 @@ class Warehouse:
         if window is None and mode is None:
             return self._read("funnel", ("step",))
         with self.connect() as con:
-            recompute_funnel(con, window=window or self._stored_window(con), mode=mode or "ordered")
+            stored = self._stored_funnel(con)
+            recompute_funnel(con, window=window or stored.window, mode=mode or stored.mode)
             return db.read_table(con, "funnel", order_by=("step",))
 
     def transitions(self) -> pd.DataFrame:
@@ -107,12 +108,16 @@ class Warehouse:
             return db.read_table(con, name, order_by=order_by)
 
     @staticmethod
-    def _stored_window(con: duckdb.DuckDBPyConnection) -> str:
+    def _stored_funnel(con: duckdb.DuckDBPyConnection) -> FunnelConfig:
+        """The funnel settings the last run published (from ``_cjm_outputs``)."""
         if not db.table_exists(con, "_cjm_outputs"):
-            return FunnelConfig().window
+            return FunnelConfig()
         meta = db.scalar(con, "select metadata from _cjm_outputs where table_name = 'funnel' "
                               "order by written_at desc limit 1")
-        return json.loads(meta)["window"] if meta else FunnelConfig().window
+        if not meta:
+            return FunnelConfig()
+        meta = json.loads(meta)
+        return FunnelConfig(mode=meta.get("funnel_mode", "ordered"), window=meta["window"])
 
 
 def open(path: str | Path | PipelineConfig) -> Warehouse:  # noqa: A001 - the public name is cjm_pipeline.open

@@ -7,7 +7,8 @@
 Each customer is a list of events ``(event_type, "YYYY-MM-DD HH:MM[:SS]")`` or
 ``(event_type, time, {property: value, ...})``; times are UTC. By default there is one
 stage per name in ``stages`` whose rule is ``{event_type: <stage name>}``; pass
-``stage_rules`` (a list of config stage dicts) for anything else. Event ids are
+``stage_rules`` (a list of config stage dicts) for anything else; ``mode`` and
+``window`` set the funnel. Event ids are
 ``<customer>-<index>`` so ties are broken in list order unless a test says otherwise.
 The helper builds the ``events`` table directly and runs every step after it, so the
 result holds the real tables, with customer ids mapped back to the dict's keys.
@@ -85,13 +86,14 @@ def _ts(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text)
 
 
-def make_config(stages: list[str] | None = None, stage_rules: list[dict] | None = None, window: str = "90d"):
+def make_config(stages: list[str] | None = None, stage_rules: list[dict] | None = None, window: str = "90d",
+                mode: str = "ordered"):
     if stage_rules is None:
         stage_rules = [{"name": s, "rules": [{"event_type": s}]} for s in stages]
     return config_from_dict({
         "sources": [{"name": "test", "format": "generic_events", "path": "unused.csv"}],
         "stages": stage_rules,
-        "funnel": {"window": window},
+        "funnel": {"window": window, "mode": mode},
     })
 
 
@@ -138,9 +140,9 @@ def load_events(con, journeys: dict[str, list[tuple]]) -> None:
 
 
 def journeys_for(journeys: dict[str, list[tuple]], stages: list[str] | None = None, *,
-                 stage_rules: list[dict] | None = None, window: str = "90d") -> JourneyResult:
+                 stage_rules: list[dict] | None = None, window: str = "90d", mode: str = "ordered") -> JourneyResult:
     """Run every step after ``events`` on these journeys; see the module docstring."""
-    cfg = make_config(stages, stage_rules, window)
+    cfg = make_config(stages, stage_rules, window, mode)
     con = db.connect(":memory:")
     load_events(con, journeys)
     pipeline.write_config_tables(con, cfg)

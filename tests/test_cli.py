@@ -27,7 +27,8 @@ def test_every_command_has_help_with_an_example(command):
 
 def test_run_on_sample_writes_outputs_and_accounts_for_every_row(ran, sample_config):
     out = sample_config.parent / "out"
-    for name in ("funnel", "transitions", "journeys", "stage_coverage", "quarantine"):
+    for name in ("funnel", "transitions", "journeys", "stage_coverage", "quarantine", "loops", "paths",
+                 "stage_dwell", "stage_stock", "barriers", "stage_kpis"):
         assert (out / f"{name}.csv").exists() and (out / f"{name}.meta.json").exists()
     m = re.search(r"rows in ([\d,]+): loaded ([\d,]+), duplicate ([\d,]+), quarantined ([\d,]+)", ran.output)
     rows_in, loaded, dup, quarantined = (int(x.replace(",", "")) for x in m.groups())
@@ -129,3 +130,42 @@ def test_python_api_reads_the_warehouse(ran, sample_config):
     assert (runs["rows_in"] == runs["rows_loaded"] + runs["rows_duplicate"] + runs["rows_quarantined"]).all()
     one = j.iloc[0]["customer_id"]
     assert (wh.customer_events(one)["customer_id"] == one).all()
+
+
+def test_funnel_excel_dialect_opens_in_russian_excel(ran, sample_config, tmp_path):
+    out = tmp_path / "funnel_excel.csv"
+    result = CliRunner().invoke(main, ["funnel", "-c", str(sample_config), "--excel", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    raw = out.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    text = raw.decode("utf-8-sig")
+    header, first, second = text.splitlines()[:3]
+    assert header.startswith("step;stage_order;stage;customers;conversion_from_previous")
+    assert first.split(";")[5] == "1,0"  # conversion_from_start at step 1, with a decimal comma
+    frame = pd.read_csv(out, sep=";", decimal=",", encoding="utf-8-sig")
+    published = pd.read_csv(sample_config.parent / "out" / "funnel.csv")
+    pd.testing.assert_series_equal(frame["conversion_from_start"], published["conversion_from_start"])
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "json"])
+def test_funnel_other_formats_hold_the_same_numbers(ran, sample_config, tmp_path, fmt):
+    out = tmp_path / f"funnel.{fmt}"
+    result = CliRunner().invoke(main, ["funnel", "-c", str(sample_config), "--format", fmt, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    frame = pd.read_parquet(out) if fmt == "parquet" else pd.read_json(out)
+    published = pd.read_csv(sample_config.parent / "out" / "funnel.csv")
+    assert frame["customers"].tolist() == published["customers"].tolist()
+
+
+def test_funnel_modes_from_the_command_line(ran, sample_config, tmp_path):
+    counts = {}
+    for mode in ("ordered", "strict", "furthest"):
+        out = tmp_path / f"{mode}.csv"
+        result = CliRunner().invoke(main, ["funnel", "-c", str(sample_config), "--mode", mode, "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        counts[mode] = pd.read_csv(out)
+        assert json.loads(out.with_suffix(".meta.json").read_text())["funnel_mode"] == mode
+    # a strict chain is also an ordered chain; furthest enters every customer with a staged event
+    assert (counts["strict"]["customers"] <= counts["ordered"]["customers"]).all()
+    assert counts["furthest"]["customers"].iloc[0] >= counts["ordered"]["customers"].iloc[0]
+    assert counts["furthest"]["implied"].sum() > 0 and counts["ordered"]["implied"].sum() == 0

@@ -5,7 +5,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-GOLDEN = ("funnel", "stage_coverage", "transitions")
+GOLDEN = ("funnel", "stage_coverage", "transitions", "loops", "paths", "barriers", "stage_dwell")
 HERE = Path(__file__).resolve().parent / "golden"
 
 

@@ -1,11 +1,12 @@
--- funnel: one row per funnel step (grain: step), ordered mode.
--- customers: customers who reached the step (see funnel_customer_steps for the definition).
+-- funnel: one row per funnel step (grain: step), in the mode funnel_customer_steps was built with.
+-- customers: customers counted at the step (see funnel_customer_steps__<mode>.sql for the definitions).
 -- conversion_from_previous / conversion_from_start: fractions in [0, 1], null where the
 -- denominator is 0 (and at step 1, which has no previous step).
 -- dropped: customers(k) - customers(k+1); null at the last step. drop_off_rate = dropped / customers(k).
 -- reached_any_order: customers with at least one event of the stage, in any order.
--- implied: customers counted with no event of the stage (always 0 in ordered mode).
--- ttc_*_s: seconds from this step to the next, over customers who reached the next step.
+-- implied: customers counted with no event of the stage (furthest mode only; 0 otherwise).
+-- ttc_*_s: seconds from this step's event to the next step's, over customers with both events
+-- (in furthest mode, only where the next step's event came later).
 with
 
 steps as (
@@ -13,7 +14,7 @@ steps as (
 ),
 
 reached as (
-    select step, count(*) as customers
+    select step, count(*) as customers, count(*) filter (where event_id is null) as implied
     from funnel_customer_steps
     group by step
 ),
@@ -24,6 +25,7 @@ step_times as (
         epoch(nxt.event_ts) - epoch(cur.event_ts) as ttc_s
     from funnel_customer_steps as cur
     join funnel_customer_steps as nxt on nxt.customer_id = cur.customer_id and nxt.step = cur.step + 1
+    where nxt.event_ts >= cur.event_ts
 ),
 
 ttc as (
@@ -51,6 +53,7 @@ counted as (
         s.stage_order,
         s.stage,
         coalesce(r.customers, 0) as customers,
+        coalesce(r.implied, 0) as implied,
         lag(coalesce(r.customers, 0)) over (order by s.step) as previous_customers,
         first_value(coalesce(r.customers, 0)) over (order by s.step) as start_customers,
         lead(coalesce(r.customers, 0)) over (order by s.step) as next_customers
@@ -68,7 +71,7 @@ select
     c.customers - c.next_customers as dropped,
     (c.customers - c.next_customers) / nullif(c.customers, 0) as drop_off_rate,
     coalesce(a.reached_any_order, 0) as reached_any_order,
-    0 as implied,
+    c.implied,
     t.ttc_median_s,
     t.ttc_p25_s,
     t.ttc_p75_s,

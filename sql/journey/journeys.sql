@@ -44,7 +44,7 @@ funnel_reach as (
         max(step) as funnel_step,
         arg_max(stage, step) as funnel_stage,
         min(entered_at) as funnel_entered_at,
-        epoch(max(event_ts)) - epoch(min(event_ts)) as span_s
+        epoch(arg_max(event_ts, step)) - epoch(min(entered_at)) as last_step_s
     from funnel_customer_steps
     group by customer_id
 ),
@@ -71,7 +71,7 @@ select
     f.funnel_stage as funnel_stage_reached,
     f.funnel_entered_at,
     coalesce(f.funnel_step = l.n_steps, false) as converted,
-    case when f.funnel_step = l.n_steps then f.span_s end as time_to_convert_s,
+    case when f.funnel_step = l.n_steps then f.last_step_s end as time_to_convert_s,
     c.first_channel,
     c.last_channel
 from customers as c

@@ -38,7 +38,8 @@ visits as (
         min(event_ts) as entered_at,
         max(event_ts) as last_event_at,
         count(*) as n_events,
-        arg_min(event_id, pos) as first_event_id
+        arg_min(event_id, pos) as first_event_id,
+        arg_max(event_id, pos) as last_event_id
     from numbered
     group by customer_id, visit_index
 )
@@ -52,5 +53,6 @@ select
     last_event_at,
     lead(entered_at) over (partition by customer_id order by visit_index) as left_at,
     n_events,
-    first_event_id
+    first_event_id,
+    last_event_id
 from visits

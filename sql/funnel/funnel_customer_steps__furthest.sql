@@ -1,0 +1,57 @@
+-- funnel_customer_steps: for each customer with a staged event, one row per step counted
+-- (grain: customer_id, step) in the furthest funnel (the CRM pipeline view).
+--
+-- Furthest mode (SEMANTICS.md): a customer counts at step k when the furthest funnel stage they
+-- reached within the window from their first staged event (ts <= first + $window_s) has
+-- order >= k, whatever the order of visits: reaching 'purchase' implies the earlier stages.
+-- event_id / event_ts are the first event of the step's stage in the window, and null where the
+-- step is implied (counted without an event of its stage). entered_at is the first staged event.
+with
+
+steps as (
+    select step, stage from cfg_funnel_steps
+),
+
+staged as (
+    select c.customer_id, c.event_id, c.event_ts, c.stage_order, s.step
+    from classified_events as c
+    join steps as s on s.stage = c.stage
+),
+
+entries as (
+    select customer_id, min(event_ts) as entered_at
+    from staged
+    group by customer_id
+),
+
+in_window as (
+    select st.*, e.entered_at
+    from staged as st
+    join entries as e on e.customer_id = st.customer_id
+    where st.event_ts <= e.entered_at + to_seconds($window_s)
+),
+
+first_per_step as (
+    select customer_id, step, any_value(entered_at) as entered_at,
+        arg_min(event_id, (event_ts, stage_order, event_id)) as event_id,
+        min(event_ts) as event_ts
+    from in_window
+    group by customer_id, step
+),
+
+furthest as (
+    select customer_id, max(step) as furthest, any_value(entered_at) as entered_at
+    from first_per_step
+    group by customer_id
+)
+
+select
+    f.customer_id,
+    s.step,
+    s.stage,
+    p.event_id,
+    p.event_ts,
+    f.entered_at
+from furthest as f
+join steps as s on s.step <= f.furthest
+left join first_per_step as p on p.customer_id = f.customer_id and p.step = s.step

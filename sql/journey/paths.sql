@@ -1,0 +1,140 @@
+-- paths: the most common stage paths (grain: path_kind, stage_path), over customers with at
+-- least one stage visit; each such customer has exactly one path of each kind.
+-- path_kind 'full': the stages of all visits in visit order joined with '>' (as journeys.stage_path).
+-- path_kind 'collapsed': each stage once, in order of its first visit ('a>b>a>b>c' -> 'a>b>c').
+-- rank: 1 = most customers, ties broken by stage_path; the top $top_paths paths of each kind
+-- are kept and the rest are summed into one '(other)' row (rank $top_paths + 1, n_stages null),
+-- present only when there is a rest. So customers sum to the customers with a visit, shares to 1.
+-- n_stages: items in stage_path (visits for full, distinct stages for collapsed).
+-- share: customers / customers with a visit; cumulative_share: share of ranks 1..rank.
+-- converted: customers on the path with a visit of the final configured stage (max stage_order
+-- in cfg_stages), at any time; conversion = converted / customers.
+-- median_duration_s: median over the path's customers of seconds from their first visit entry
+-- to their last visit entry.
+with
+
+visits as (
+    select * from stage_visits
+),
+
+final_stage as (
+    select max(stage_order) as final_order from cfg_stages
+),
+
+customers as (
+    select
+        v.customer_id,
+        string_agg(v.stage, '>' order by v.visit_index) as full_path,
+        count(*) as n_visits,
+        epoch(max(v.entered_at)) - epoch(min(v.entered_at)) as duration_s,
+        bool_or(v.stage_order = f.final_order) as is_converted
+    from visits as v
+    cross join final_stage as f
+    group by v.customer_id
+),
+
+first_entries as (
+    select
+        customer_id,
+        stage,
+        min(visit_index) as visit_index
+    from visits
+    group by customer_id, stage
+),
+
+collapsed as (
+    select
+        customer_id,
+        string_agg(stage, '>' order by visit_index) as collapsed_path,
+        count(*) as n_stages
+    from first_entries
+    group by customer_id
+),
+
+customer_paths as (
+    select
+        'full' as path_kind,
+        customer_id,
+        full_path as stage_path,
+        n_visits as n_stages,
+        duration_s,
+        is_converted
+    from customers
+    union all
+    select
+        'collapsed' as path_kind,
+        c.customer_id,
+        k.collapsed_path as stage_path,
+        k.n_stages,
+        c.duration_s,
+        c.is_converted
+    from customers as c
+    join collapsed as k on k.customer_id = c.customer_id
+),
+
+path_counts as (
+    select
+        path_kind,
+        stage_path,
+        n_stages,
+        count(*) as customers,
+        count(*) filter (where is_converted) as converted,
+        median(duration_s) as median_duration_s
+    from customer_paths
+    group by path_kind, stage_path, n_stages
+),
+
+-- rank by customers, ties broken by stage_path (unique within a path kind)
+ranks as (
+    select
+        path_kind,
+        stage_path,
+        row_number() over w as rank,
+        sum(customers) over (w rows between unbounded preceding and current row) as cumulative_customers,
+        sum(customers) over (partition by path_kind) as total_customers
+    from path_counts
+    window w as (partition by path_kind order by customers desc, stage_path)
+),
+
+top_paths as (
+    select
+        p.path_kind,
+        r.rank,
+        p.stage_path,
+        p.n_stages,
+        p.customers,
+        p.customers / r.total_customers as share,
+        p.converted,
+        p.converted / p.customers as conversion,
+        p.median_duration_s,
+        r.cumulative_customers / r.total_customers as cumulative_share
+    from path_counts as p
+    join ranks as r
+        on r.path_kind = p.path_kind
+        and r.stage_path = p.stage_path
+    where r.rank <= $top_paths
+),
+
+other_paths as (
+    select
+        cp.path_kind,
+        min(r.rank) as rank,
+        '(other)' as stage_path,
+        cast(null as bigint) as n_stages,
+        count(*) as customers,
+        count(*) / any_value(r.total_customers) as share,
+        count(*) filter (where cp.is_converted) as converted,
+        count(*) filter (where cp.is_converted) / count(*) as conversion,
+        median(cp.duration_s) as median_duration_s,
+        cast(1 as double) as cumulative_share
+    from customer_paths as cp
+    join ranks as r
+        on r.path_kind = cp.path_kind
+        and r.stage_path = cp.stage_path
+    where r.rank > $top_paths
+    group by cp.path_kind
+)
+
+select * from top_paths
+union all
+select * from other_paths
