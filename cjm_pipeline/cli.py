@@ -154,7 +154,7 @@ def funnel(config_path: str, mode: str | None, window: str | None, out_path: str
     cfg = replace(cfg, output=output, funnel=replace(cfg.funnel, window=window or cfg.funnel.window,
                                                       mode=mode or cfg.funnel.mode))
     with Warehouse(cfg.warehouse_path).connect() as con:
-        recompute_funnel(con, window=cfg.funnel.window, mode=cfg.funnel.mode, where="--")
+        recompute_funnel(con, window=cfg.funnel.window, mode=cfg.funnel.mode, where="--", base=cfg.funnel)
         frame = db.read_table(con, "funnel", order_by=("step",))
         path = Path(out_path) if out_path else cfg.output_dir / f"funnel.{cfg.output.format}"
         export.write_output(con, cfg, "funnel", path, ("step",))

@@ -20,6 +20,7 @@ caught; quote phone numbers and codes in rules.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import difflib
 import hashlib
 import re
@@ -55,6 +56,8 @@ PROPERTY_PREFIX = "properties."
 
 SOURCE_FORMATS = ("generic_events",)
 FUNNEL_MODES = ("ordered", "strict", "furthest")
+BREAKDOWNS = ("first_channel", "last_channel", "entry_source", "cohort")
+PERIODS = ("day", "week", "month")
 CSV_ENCODINGS = ("utf-8", "utf-8-sig")
 OUTPUT_FORMATS = ("csv", "parquet", "json")
 
@@ -126,10 +129,47 @@ class StageConfig:
 class FunnelConfig:
     mode: str = "ordered"
     window: str = "90d"
+    from_stage: str | None = None
+    """First stage of the funnel (default: the first configured stage)."""
+    to_stage: str | None = None
+    """Last stage of the funnel (default: the last configured stage)."""
+    entry_from: Any = None
+    """Only entries (step-1 events) on or after this date/time count; conversions are followed past it."""
+    entry_to: Any = None
+    """Only entries before the end of this date (or before this date-time) count."""
+    breakdowns: list[str] = field(default_factory=lambda: ["first_channel", "last_channel", "entry_source", "cohort"])
+    """Funnel breakdowns: first_channel, last_channel, entry_source, cohort, or properties.<name>."""
+    top_n: int = 20
+    """Values per breakdown before the rest become '(other)'."""
+    cohort_period: str = "week"
+    """Entry cohort for the ``cohort`` breakdown: day, week or month."""
 
     @property
     def window_seconds(self) -> int:
         return parse_duration(self.window)
+
+    def entry_bounds(self) -> tuple[dt.datetime | None, dt.datetime | None]:
+        """The entry range as [start, end) datetimes; a date for ``entry_to`` includes that whole day.
+
+        >>> FunnelConfig(entry_from="2025-01-01", entry_to="2025-01-31").entry_bounds()
+        (datetime.datetime(2025, 1, 1, 0, 0), datetime.datetime(2025, 2, 1, 0, 0))
+        """
+        return _as_datetime(self.entry_from, end=False), _as_datetime(self.entry_to, end=True)
+
+
+def _as_datetime(value: Any, *, end: bool) -> dt.datetime | None:
+    """A config date or date-time (YAML may already have parsed it) as a naive datetime."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=None)
+    if isinstance(value, dt.date):
+        day = dt.datetime.combine(value, dt.time())
+        return day + dt.timedelta(days=1) if end else day
+    text = str(value).strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return _as_datetime(dt.date.fromisoformat(text), end=end)
+    return dt.datetime.fromisoformat(text).replace(tzinfo=None)
 
 
 @dataclass(frozen=True)
@@ -347,6 +387,8 @@ def _check(cfg: PipelineConfig) -> list[str]:
         problems += check_stage_kpi(stage.kpi, f"{where}.kpi", is_last=i == len(cfg.stages) - 1)
 
     problems += check_funnel(cfg.funnel)
+    if len(cfg.stages) >= 2:
+        problems += check_funnel_stages(cfg.funnel, cfg.stage_names)
     if cfg.output.csv_encoding not in CSV_ENCODINGS:
         problems.append(f"output.csv_encoding: {cfg.output.csv_encoding!r}{_suggest(cfg.output.csv_encoding, CSV_ENCODINGS)}"
                         f" (valid: {', '.join(CSV_ENCODINGS)})")
@@ -369,6 +411,42 @@ def check_funnel(funnel: FunnelConfig, where: str = "funnel.") -> list[str]:
             problems.append(f"{where}window: must be longer than zero")
     except ValueError as e:
         problems.append(f"{where}window: {e}")
+    for key in ("entry_from", "entry_to"):
+        try:
+            _as_datetime(getattr(funnel, key), end=False)
+        except (ValueError, TypeError):
+            problems.append(f"{where}{key}: {getattr(funnel, key)!r} is not a date; write e.g. '2025-01-31' or '2025-01-31 18:00'")
+    lo, hi = (None, None)
+    if not any(p.startswith((f"{where}entry_from", f"{where}entry_to")) for p in problems):
+        lo, hi = funnel.entry_bounds()
+    if lo and hi and lo >= hi:
+        problems.append(f"{where}entry_to: the entry range is empty ({funnel.entry_from} .. {funnel.entry_to})")
+    for b in funnel.breakdowns:
+        if b not in BREAKDOWNS and not (b.startswith(PROPERTY_PREFIX) and len(b) > len(PROPERTY_PREFIX)):
+            problems.append(f"{where}breakdowns: unknown breakdown {b!r}{_suggest(b, BREAKDOWNS)}"
+                            f" (valid: {', '.join(BREAKDOWNS)}, or properties.<name>)")
+    if funnel.top_n < 1:
+        problems.append(f"{where}top_n: must be at least 1")
+    if funnel.cohort_period not in PERIODS:
+        problems.append(f"{where}cohort_period: {funnel.cohort_period!r}{_suggest(funnel.cohort_period, PERIODS)}"
+                        f" (valid: {', '.join(PERIODS)})")
+    return problems
+
+
+def check_funnel_stages(funnel: FunnelConfig, stage_names: list[str]) -> list[str]:
+    """The funnel's stage sub-range names known stages, in order, with at least two steps."""
+    problems = []
+    for key in ("from_stage", "to_stage"):
+        name = getattr(funnel, key)
+        if name is not None and name not in stage_names:
+            problems.append(f"funnel.{key}: unknown stage {name!r}{_suggest(str(name), stage_names)}"
+                            f" (stages: {', '.join(stage_names)})")
+    if not problems:
+        lo = stage_names.index(funnel.from_stage) if funnel.from_stage else 0
+        hi = stage_names.index(funnel.to_stage) if funnel.to_stage else len(stage_names) - 1
+        if hi - lo < 1:
+            problems.append(f"funnel: from_stage {stage_names[lo]!r} must come before to_stage {stage_names[hi]!r}"
+                            " in the stage list (a funnel needs at least two steps)")
     return problems
 
 

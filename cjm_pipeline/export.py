@@ -19,6 +19,7 @@ import duckdb
 
 from . import __version__, db
 from .config import PipelineConfig
+from .funnel import funnel_steps
 
 #: Exported tables: (table, file stem, sort columns).
 EXPORTS = (
@@ -65,6 +66,9 @@ def metadata(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, run_id: str) -
         "event_order": "event_ts, stage_order, event_id",
         "unit": "customer",
         "stages": cfg.stage_names,
+        "funnel_stages": funnel_steps(cfg)["stage"].tolist(),
+        "entry_from": str(cfg.funnel.entry_bounds()[0]) if cfg.funnel.entry_from else None,
+        "entry_to_exclusive": str(cfg.funnel.entry_bounds()[1]) if cfg.funnel.entry_to else None,
         "data_cutoff_utc": cutoff.isoformat(sep=" ") if cutoff else None,
         "timezone": cfg.timezone,
         "timestamps": "UTC",

@@ -32,22 +32,45 @@ Query intuition
 
 from __future__ import annotations
 
-import duckdb
+from dataclasses import replace
 
-from .config import FunnelConfig, check_funnel, parse_duration
+import duckdb
+import pandas as pd
+
+from .config import FunnelConfig, PipelineConfig, check_funnel
 from .errors import ConfigError
 from .steps import StepResult
 
 
 def recompute_funnel(con: duckdb.DuckDBPyConnection, *, window: str, mode: str = "ordered",
-                     where: str = "") -> list[StepResult]:
+                     where: str = "", base: FunnelConfig | None = None) -> list[StepResult]:
     """Rebuild the funnel tables on ``con`` from its ``classified_events`` with another window or mode.
 
-    ``where`` prefixes option names in errors (``--`` for the CLI).
+    ``base`` gives the other funnel settings (entry range, breakdowns); ``where`` prefixes
+    option names in errors (``--`` for the CLI).
     """
-    from .pipeline import FUNNEL_STEPS, STEPS, run_steps
-    problems = check_funnel(FunnelConfig(mode=mode, window=window), where=where)
+    from .pipeline import FUNNEL_STEPS, STEPS, funnel_params, run_steps
+    funnel = replace(base or FunnelConfig(), mode=mode, window=window)
+    problems = check_funnel(funnel, where=where)
     if problems:
         raise ConfigError("funnel options", problems)
     steps = tuple(s for s in STEPS if s.name in FUNNEL_STEPS)
-    return run_steps(con, None, steps, params={"window_s": parse_duration(window), "mode": mode})
+    return run_steps(con, None, steps, params=funnel_params(funnel))
+
+
+def funnel_steps(cfg: PipelineConfig) -> pd.DataFrame:
+    """``cfg_funnel_steps(step, stage, stage_order)``: the stages from ``funnel.from_stage`` to
+    ``funnel.to_stage`` (default: all), numbered from 1.
+
+    >>> from cjm_pipeline.config import config_from_dict
+    >>> cfg = config_from_dict({"sources": [{"name": "s", "format": "generic_events", "path": "x.csv"}],
+    ...     "stages": [{"name": n, "rules": [{"event_type": n}]} for n in "abcd"],
+    ...     "funnel": {"from_stage": "b", "to_stage": "c"}})
+    >>> funnel_steps(cfg).values.tolist()
+    [[1, 'b', 2], [2, 'c', 3]]
+    """
+    names = cfg.stage_names
+    lo = names.index(cfg.funnel.from_stage) if cfg.funnel.from_stage else 0
+    hi = names.index(cfg.funnel.to_stage) if cfg.funnel.to_stage else len(names) - 1
+    rows = [(i + 1, names[order - 1], order) for i, order in enumerate(range(lo + 1, hi + 2))]
+    return pd.DataFrame(rows, columns=["step", "stage", "stage_order"])

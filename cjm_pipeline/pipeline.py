@@ -22,8 +22,9 @@ import duckdb
 import pandas as pd
 
 from . import __version__, db, export, ingest
-from .config import FUNNEL_MODES, PipelineConfig
+from .config import FUNNEL_MODES, FunnelConfig, PipelineConfig
 from .errors import CjmError, StepError
+from .funnel import funnel_steps
 from .stages import stage_tables
 from .steps import Step, StepResult
 
@@ -141,10 +142,17 @@ class RunResult:
 
 def params_for(cfg: PipelineConfig, **overrides: Any) -> dict[str, Any]:
     """The parameters SQL files may use; each file receives exactly the ones it names."""
-    params = {"window_s": cfg.funnel.window_seconds, "mode": cfg.funnel.mode, "timezone": cfg.timezone,
-              "top_paths": TOP_PATHS}
+    params = funnel_params(cfg.funnel)
+    params.update({"timezone": cfg.timezone, "top_paths": TOP_PATHS})
     params.update(overrides)
     return params
+
+
+def funnel_params(funnel: FunnelConfig) -> dict[str, Any]:
+    """The parameters of the funnel steps (also used by `cjm funnel` and Warehouse.funnel)."""
+    entry_from, entry_to = funnel.entry_bounds()
+    return {"window_s": funnel.window_seconds, "mode": funnel.mode, "entry_from": entry_from, "entry_to": entry_to,
+            "top_n": funnel.top_n, "cohort_period": funnel.cohort_period}
 
 
 def write_config_tables(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig) -> None:
@@ -158,6 +166,7 @@ def write_config_tables(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig) -> 
     db.write_table(con, "cfg_null_tokens", pd.DataFrame({"token": list(NULL_TOKENS)}))
     for name, frame in stage_tables(cfg).items():
         db.write_table(con, name, frame)
+    db.write_table(con, "cfg_funnel_steps", funnel_steps(cfg))
 
 
 def run_steps(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, steps: tuple[Step, ...] = STEPS, *,

@@ -8,7 +8,7 @@ Each customer is a list of events ``(event_type, "YYYY-MM-DD HH:MM[:SS]")`` or
 ``(event_type, time, {property: value, ...})``; times are UTC. By default there is one
 stage per name in ``stages`` whose rule is ``{event_type: <stage name>}``; pass
 ``stage_rules`` (a list of config stage dicts) for anything else; ``mode`` and
-``window`` set the funnel. Event ids are
+``window`` set the funnel, ``funnel`` any other funnel setting. Event ids are
 ``<customer>-<index>`` so ties are broken in list order unless a test says otherwise.
 The helper builds the ``events`` table directly and runs every step after it, so the
 result holds the real tables, with customer ids mapped back to the dict's keys.
@@ -87,13 +87,13 @@ def _ts(text: str) -> dt.datetime:
 
 
 def make_config(stages: list[str] | None = None, stage_rules: list[dict] | None = None, window: str = "90d",
-                mode: str = "ordered"):
+                mode: str = "ordered", funnel: dict | None = None):
     if stage_rules is None:
         stage_rules = [{"name": s, "rules": [{"event_type": s}]} for s in stages]
     return config_from_dict({
         "sources": [{"name": "test", "format": "generic_events", "path": "unused.csv"}],
         "stages": stage_rules,
-        "funnel": {"window": window, "mode": mode},
+        "funnel": {"window": window, "mode": mode, **(funnel or {})},
     })
 
 
@@ -140,9 +140,10 @@ def load_events(con, journeys: dict[str, list[tuple]]) -> None:
 
 
 def journeys_for(journeys: dict[str, list[tuple]], stages: list[str] | None = None, *,
-                 stage_rules: list[dict] | None = None, window: str = "90d", mode: str = "ordered") -> JourneyResult:
+                 stage_rules: list[dict] | None = None, window: str = "90d", mode: str = "ordered",
+                 funnel: dict | None = None) -> JourneyResult:
     """Run every step after ``events`` on these journeys; see the module docstring."""
-    cfg = make_config(stages, stage_rules, window, mode)
+    cfg = make_config(stages, stage_rules, window, mode, funnel)
     con = db.connect(":memory:")
     load_events(con, journeys)
     pipeline.write_config_tables(con, cfg)

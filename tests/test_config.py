@@ -138,3 +138,25 @@ def test_sample_config_is_valid():
     from conftest import ROOT
     cfg = load_config(ROOT / "configs" / "sample.yaml")
     assert cfg.stage_names[0] == "awareness" and cfg.timezone == "Europe/Moscow"
+
+
+def test_funnel_sub_range_and_entry_range_are_checked():
+    def break_it(d):
+        d["funnel"] = {"from_stage": "intrest", "entry_from": "2025-13-01", "breakdowns": ["first_chanel"],
+                       "cohort_period": "weak"}
+    text = "\n".join(problems_of(with_(break_it)))
+    assert "funnel.from_stage: unknown stage 'intrest'; did you mean 'interest'?" in text
+    assert "funnel.entry_from: '2025-13-01' is not a date" in text
+    assert "funnel.breakdowns: unknown breakdown 'first_chanel'; did you mean 'first_channel'?" in text
+    assert "funnel.cohort_period: 'weak'; did you mean 'week'?" in text
+    reversed_range = with_(lambda d: d.update(funnel={"from_stage": "purchase", "to_stage": "interest"}))
+    assert "must come before to_stage" in "\n".join(problems_of(reversed_range))
+    empty = with_(lambda d: d.update(funnel={"entry_from": "2025-02-01", "entry_to": "2025-01-01"}))
+    assert "funnel.entry_to: the entry range is empty" in "\n".join(problems_of(empty))
+
+
+def test_yaml_dates_in_the_entry_range_are_accepted(tmp_path):
+    import datetime as dt
+    cfg = config_from_dict(with_(lambda d: d.update(funnel={"entry_from": dt.date(2025, 1, 1),
+                                                           "entry_to": "2025-01-31 18:00"})))
+    assert cfg.funnel.entry_bounds() == (dt.datetime(2025, 1, 1), dt.datetime(2025, 1, 31, 18, 0))

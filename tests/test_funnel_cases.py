@@ -196,3 +196,47 @@ def test_journey_row_for_a_customer_who_went_back_from_checkout():
 def test_window_option_changes_conversion(window, expected):
     r = journeys_for({"c1": [("a", "2025-01-01 10:00"), ("b", "2025-01-01 11:30")]}, ["a", "b"], window=window)
     assert r.funnel["customers"].tolist() == expected
+
+
+def test_sub_range_funnel_starts_and_ends_at_the_named_stages():
+    r = journeys_for({
+        "c1": [("a", "2025-01-01 10:00"), ("b", "2025-01-01 11:00"), ("c", "2025-01-01 12:00")],
+        "c2": [("b", "2025-01-01 10:00"), ("c", "2025-01-01 11:00"), ("d", "2025-01-01 12:00")],
+    }, ABCD, funnel={"from_stage": "b", "to_stage": "c"})
+    f = r.funnel
+    assert f["stage"].tolist() == ["b", "c"] and f["step"].tolist() == [1, 2]
+    assert f["customers"].tolist() == [2, 2]
+    j = r.journeys.set_index("customer_id")
+    assert j["converted"].tolist() == [True, True]  # converting means reaching the funnel's last step
+    assert j.loc["c1", "time_to_convert_s"] == 3600
+
+
+@pytest.mark.parametrize("mode", ["ordered", "strict", "furthest"])
+def test_entry_range_selects_entries_and_follows_conversions_past_its_end(mode):
+    r = journeys_for({
+        "before": [("a", "2024-12-31 23:00"), ("b", "2025-01-01 01:00")],
+        "inside": [("a", "2025-01-10 10:00"), ("b", "2025-02-20 10:00")],  # converts after the range
+        "after": [("a", "2025-02-01 00:00"), ("b", "2025-02-01 01:00")],
+    }, ["a", "b"], mode=mode, funnel={"entry_from": "2025-01-01", "entry_to": "2025-01-31"})
+    assert r.reached() == {"before": 0, "inside": 2, "after": 0}
+    assert r.funnel["customers"].tolist() == [1, 1]
+
+
+def test_second_attempt_inside_the_entry_range_counts():
+    r = journeys_for({
+        "c1": [("a", "2024-12-20 10:00"), ("a", "2025-01-05 10:00"), ("b", "2025-01-05 11:00")],
+    }, ["a", "b"], funnel={"entry_from": "2025-01-01"})
+    steps = r.customer_steps
+    assert str(steps.loc[0, "event_ts"]) == "2025-01-05 10:00:00" and steps["step"].tolist() == [1, 2]
+
+
+def test_entries_whose_window_is_still_open_are_incomplete():
+    r = journeys_for({
+        "old": [("a", "2025-01-01 10:00"), ("b", "2025-01-02 10:00")],
+        "recent": [("a", "2025-01-09 10:00")],  # the data ends 2025-01-10 10:00: its 7d window is open
+        "last": [("x", "2025-01-10 10:00")],
+    }, ["a", "b"], window="7d")
+    steps = r.customer_steps.set_index("customer_id")
+    assert bool(steps.loc["recent", "is_complete"]) is False
+    assert steps.loc["old", "is_complete"].tolist() == [True, True]
+    assert r.funnel["incomplete"].tolist() == [1, 0]

@@ -5,6 +5,7 @@
 -- dropped: customers(k) - customers(k+1); null at the last step. drop_off_rate = dropped / customers(k).
 -- reached_any_order: customers with at least one event of the stage, in any order.
 -- implied: customers counted with no event of the stage (furthest mode only; 0 otherwise).
+-- incomplete: customers at the step whose entry window is still open at the data's last event.
 -- ttc_*_s: seconds from this step's event to the next step's, over customers with both events
 -- (in furthest mode, only where the next step's event came later).
 with
@@ -14,7 +15,8 @@ steps as (
 ),
 
 reached as (
-    select step, count(*) as customers, count(*) filter (where event_id is null) as implied
+    select step, count(*) as customers, count(*) filter (where event_id is null) as implied,
+        count(*) filter (where not is_complete) as incomplete
     from funnel_customer_steps
     group by step
 ),
@@ -54,6 +56,7 @@ counted as (
         s.stage,
         coalesce(r.customers, 0) as customers,
         coalesce(r.implied, 0) as implied,
+        coalesce(r.incomplete, 0) as incomplete,
         lag(coalesce(r.customers, 0)) over (order by s.step) as previous_customers,
         first_value(coalesce(r.customers, 0)) over (order by s.step) as start_customers,
         lead(coalesce(r.customers, 0)) over (order by s.step) as next_customers
@@ -72,6 +75,7 @@ select
     (c.customers - c.next_customers) / nullif(c.customers, 0) as drop_off_rate,
     coalesce(a.reached_any_order, 0) as reached_any_order,
     c.implied,
+    c.incomplete,
     t.ttc_median_s,
     t.ttc_p25_s,
     t.ttc_p75_s,

@@ -5,7 +5,9 @@
 -- reached within the window from their first staged event (ts <= first + $window_s) has
 -- order >= k, whatever the order of visits: reaching 'purchase' implies the earlier stages.
 -- event_id / event_ts are the first event of the step's stage in the window, and null where the
--- step is implied (counted without an event of its stage). entered_at is the first staged event.
+-- step is implied (counted without an event of its stage). entered_at is the first staged event;
+-- only customers whose entered_at is in the entry range [$entry_from, $entry_to) count (null: no
+-- bound). is_complete: the entry's window has closed.
 with
 
 steps as (
@@ -22,13 +24,15 @@ entries as (
     select customer_id, min(event_ts) as entered_at
     from staged
     group by customer_id
+    having (cast($entry_from as timestamp) is null or min(event_ts) >= cast($entry_from as timestamp))
+        and (cast($entry_to as timestamp) is null or min(event_ts) < cast($entry_to as timestamp))
 ),
 
 in_window as (
     select st.*, e.entered_at
     from staged as st
     join entries as e on e.customer_id = st.customer_id
-    where st.event_ts <= e.entered_at + to_seconds($window_s)
+    where st.event_ts >= e.entered_at and st.event_ts <= e.entered_at + to_seconds($window_s)
 ),
 
 first_per_step as (
@@ -51,7 +55,8 @@ select
     s.stage,
     p.event_id,
     p.event_ts,
-    f.entered_at
+    f.entered_at,
+    f.entered_at + to_seconds($window_s) <= (select max(event_ts) from classified_events) as is_complete
 from furthest as f
 join steps as s on s.step <= f.furthest
 left join first_per_step as p on p.customer_id = f.customer_id and p.step = s.step

@@ -7,6 +7,8 @@
 -- fills at most one step (an event has one stage, and the chain is strictly increasing).
 -- The furthest step over all chains counts; times come from the chain with the latest e1
 -- that reaches it (a new step-1 event re-anchors an attempt that has not progressed).
+-- Only step-1 events in the entry range [$entry_from, $entry_to) anchor (null: no bound).
+-- is_complete: the entry's window ends before the data's last event (else still open).
 --
 -- How: for a fixed anchor e1, taking the earliest next-step event each time reaches as far as
 -- any chain (exchange argument), so each anchor is extended greedily by a recursive CTE, one
@@ -39,6 +41,8 @@ anchors as (
         max(pos) as pos
     from ordered
     where step = 1
+        -- the entry range selects step-1 events only; later steps are followed past its end
+        and (cast($entry_from as timestamp) is null or event_ts >= cast($entry_from as timestamp)) and (cast($entry_to as timestamp) is null or event_ts < cast($entry_to as timestamp))
     group by customer_id, step2_seen
 ),
 
@@ -84,7 +88,8 @@ select
     s.stage,
     c.event_id,
     c.event_ts,
-    c.anchor_ts as entered_at
+    c.anchor_ts as entered_at,
+    c.anchor_ts + to_seconds($window_s) <= (select max(event_ts) from classified_events) as is_complete
 from chain as c
 join best as b on b.customer_id = c.customer_id and b.anchor_pos = c.anchor_pos
 join steps as s on s.step = c.step

@@ -6,7 +6,8 @@
 -- form visits). Within the step-1 visit the latest event is e1 (the latest anchor reaches
 -- furthest); each later step is filled by the first event of its visit. The window holds when
 -- ts(ek) - ts(e1) <= $window_s. The furthest step counts; times come from the latest anchor
--- that reaches it.
+-- that reaches it. Only step-1 visits whose anchor event is in the entry range
+-- [$entry_from, $entry_to) start an attempt. is_complete: the entry's window has closed.
 --
 -- How: consecutive visits whose funnel step rises by exactly one form a run; a run that starts
 -- at step 1 is an attempt, and its visits reach as far as the window allows.
@@ -45,6 +46,7 @@ anchors as (
     select customer_id, run_id, visit_index as anchor_visit, last_event_at as anchor_ts, last_event_id as anchor_event_id
     from runs
     where starts_run = 1 and step = 1
+        and (cast($entry_from as timestamp) is null or last_event_at >= cast($entry_from as timestamp)) and (cast($entry_to as timestamp) is null or last_event_at < cast($entry_to as timestamp))
 ),
 
 chain as (
@@ -72,7 +74,8 @@ select
     s.stage,
     c.event_id,
     c.event_ts,
-    c.anchor_ts as entered_at
+    c.anchor_ts as entered_at,
+    c.anchor_ts + to_seconds($window_s) <= (select max(event_ts) from classified_events) as is_complete
 from chain as c
 join best as b on b.customer_id = c.customer_id and b.anchor_visit = c.anchor_visit
 join steps as s on s.step = c.step
