@@ -128,17 +128,49 @@ def validate(config_path: str) -> None:
                f"{' > '.join(cfg.stage_names)}; funnel {cfg.funnel.mode}, window {cfg.funnel.window})")
 
 
+def output_options(fn):
+    """--mode/--window (recompute in memory), --out, --format, --excel: shared by the table commands."""
+    options = [
+        click.option("--mode", type=click.Choice(FUNNEL_MODES), help="Funnel mode (default: the config's)."),
+        click.option("--window", metavar="DURATION", help="Conversion window, e.g. 30d, 12h (default: the config's)."),
+        click.option("--out", "out_path", type=click.Path(dir_okay=False),
+                     help="Write the table here (default: <table>.<format> in the output folder)."),
+        click.option("--format", "fmt", type=click.Choice(OUTPUT_FORMATS), help="File format (default: the config's)."),
+        click.option("--excel", is_flag=True, help="CSV for a Russian-locale Excel: ';', decimal comma, UTF-8 with BOM."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def write_table_command(config_path: str, table: str, order_by: tuple[str, ...], show: list[str], *,
+                        mode: str | None, window: str | None, out_path: str | None, fmt: str | None,
+                        excel: bool) -> None:
+    """Read (or, with --mode/--window, recompute in memory) one output table, print it and write it."""
+    cfg = load_config(config_path)
+    output = replace(cfg.output, format=fmt or ("csv" if excel else cfg.output.format), excel=excel or cfg.output.excel)
+    cfg = replace(cfg, output=output, funnel=replace(cfg.funnel, window=window or cfg.funnel.window,
+                                                      mode=mode or cfg.funnel.mode))
+    with Warehouse(cfg.warehouse_path).connect() as con:
+        if mode or window or table == "funnel":
+            recompute_funnel(con, window=cfg.funnel.window, mode=cfg.funnel.mode, where="--", base=cfg.funnel)
+        frame = db.read_table(con, table, order_by=order_by)
+        path = Path(out_path) if out_path else cfg.output_dir / f"{table}.{cfg.output.format}"
+        export.write_output(con, cfg, table, path, order_by)
+        run_id = f"{table}-" + dt.datetime.now().strftime("%Y%m%dT%H%M%S")
+        export.write_sidecar(path, {**export.metadata(con, cfg, run_id=run_id), "table": table})
+    with_cols = [c for c in show if c in frame.columns]
+    click.echo(frame[with_cols].head(30).to_string(index=False))
+    if len(frame) > 30:
+        click.echo(f"... {len(frame) - 30} more rows")
+    click.echo(f"{table} ({cfg.funnel.mode}, window {cfg.funnel.window}): {len(frame)} rows written to {path}")
+
+
 @main.command()
 @CONFIG_OPTION
-@click.option("--mode", type=click.Choice(FUNNEL_MODES), help="Funnel mode (default: the config's).")
-@click.option("--window", metavar="DURATION", help="Conversion window, e.g. 30d, 12h (default: the config's).")
-@click.option("--out", "out_path", type=click.Path(dir_okay=False), help="Write the funnel here "
-              "(default: funnel.<format> in the output folder).")
-@click.option("--format", "fmt", type=click.Choice(OUTPUT_FORMATS), help="File format (default: the config's).")
-@click.option("--excel", is_flag=True, help="CSV for a Russian-locale Excel: ';', decimal comma, UTF-8 with BOM.")
+@output_options
 @handle_errors
-def funnel(config_path: str, mode: str | None, window: str | None, out_path: str | None, fmt: str | None,
-           excel: bool) -> None:
+def funnel(config_path: str, **options) -> None:
     """Recompute the funnel from the warehouse, without re-ingesting.
 
     Nothing in the warehouse changes: the funnel is rebuilt in memory from the stored
@@ -149,20 +181,42 @@ def funnel(config_path: str, mode: str | None, window: str | None, out_path: str
       cjm funnel -c configs/sample.yaml --mode strict --window 30d --out build/funnel_30d.csv
       cjm funnel -c configs/sample.yaml --excel --out build/funnel_excel.csv
     """
-    cfg = load_config(config_path)
-    output = replace(cfg.output, format=fmt or ("csv" if excel else cfg.output.format), excel=excel or cfg.output.excel)
-    cfg = replace(cfg, output=output, funnel=replace(cfg.funnel, window=window or cfg.funnel.window,
-                                                      mode=mode or cfg.funnel.mode))
-    with Warehouse(cfg.warehouse_path).connect() as con:
-        recompute_funnel(con, window=cfg.funnel.window, mode=cfg.funnel.mode, where="--", base=cfg.funnel)
-        frame = db.read_table(con, "funnel", order_by=("step",))
-        path = Path(out_path) if out_path else cfg.output_dir / f"funnel.{cfg.output.format}"
-        export.write_output(con, cfg, "funnel", path, ("step",))
-        run_id = "funnel-" + dt.datetime.now().strftime("%Y%m%dT%H%M%S")
-        export.write_sidecar(path, {**export.metadata(con, cfg, run_id=run_id), "table": "funnel"})
-    cols = ["step", "stage", "customers", "conversion_from_previous", "conversion_from_start", "implied", "ttc_median_s"]
-    click.echo(frame[cols].to_string(index=False))
-    click.echo(f"funnel ({cfg.funnel.mode}, window {cfg.funnel.window}) written to {path}")
+    write_table_command(config_path, "funnel", ("step",), [
+        "step", "stage", "customers", "conversion_from_previous", "conversion_from_start", "implied", "ttc_median_s"],
+        **options)
+
+
+@main.command()
+@CONFIG_OPTION
+@output_options
+@handle_errors
+def journeys(config_path: str, **options) -> None:
+    """Write the per-customer journeys (stage path, back-steps, conversion).
+
+    With --mode or --window, the funnel columns are recomputed in memory first.
+
+    \b
+    Example:
+      cjm journeys -c configs/sample.yaml --format parquet --out build/journeys.parquet
+    """
+    write_table_command(config_path, "journeys", ("customer_id",), [
+        "customer_id", "stage_path", "furthest_stage", "n_back_steps", "converted"], **options)
+
+
+@main.command()
+@CONFIG_OPTION
+@output_options
+@handle_errors
+def loops(config_path: str, **options) -> None:
+    """Write the loops table: back-steps per edge, resolved share, return time, conversion.
+
+    \b
+    Example:
+      cjm loops -c configs/sample.yaml --excel --out build/loops.csv
+    """
+    write_table_command(config_path, "loops", ("from_order", "to_order"), [
+        "from_stage", "to_stage", "customers", "occurrences", "resolved_share", "looper_conversion",
+        "non_looper_conversion"], **options)
 
 
 @main.command()

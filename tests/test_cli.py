@@ -18,7 +18,7 @@ def test_version():
     assert result.exit_code == 0 and __version__ in result.output
 
 
-@pytest.mark.parametrize("command", ["run", "validate", "funnel", "steps"])
+@pytest.mark.parametrize("command", ["run", "validate", "funnel", "journeys", "loops", "steps"])
 def test_every_command_has_help_with_an_example(command):
     result = CliRunner().invoke(main, [command, "--help"])
     assert result.exit_code == 0
@@ -169,3 +169,21 @@ def test_funnel_modes_from_the_command_line(ran, sample_config, tmp_path):
     assert (counts["strict"]["customers"] <= counts["ordered"]["customers"]).all()
     assert counts["furthest"]["customers"].iloc[0] >= counts["ordered"]["customers"].iloc[0]
     assert counts["furthest"]["implied"].sum() > 0 and counts["ordered"]["implied"].sum() == 0
+
+
+@pytest.mark.parametrize("command,table", [("journeys", "journeys"), ("loops", "loops")])
+def test_table_commands_write_the_published_table(ran, sample_config, tmp_path, command, table):
+    out = tmp_path / f"{table}.parquet"
+    result = CliRunner().invoke(main, [command, "-c", str(sample_config), "--format", "parquet", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    published = pd.read_csv(sample_config.parent / "out" / f"{table}.csv")
+    assert len(pd.read_parquet(out)) == len(published) and f"{len(published)} rows written" in result.output
+
+
+def test_journeys_with_a_narrower_window_recompute_conversion(ran, sample_config, tmp_path):
+    out = tmp_path / "j.csv"
+    result = CliRunner().invoke(main, ["journeys", "-c", str(sample_config), "--window", "1h", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    narrow = pd.read_csv(out)["converted"].sum()
+    wide = pd.read_csv(sample_config.parent / "out" / "journeys.csv")["converted"].sum()
+    assert narrow < wide
