@@ -240,3 +240,9 @@ def test_entries_whose_window_is_still_open_are_incomplete():
     assert bool(steps.loc["recent", "is_complete"]) is False
     assert steps.loc["old", "is_complete"].tolist() == [True, True]
     assert r.funnel["incomplete"].tolist() == [1, 0]
+
+
+def test_journeys_count_touchpoints_per_source():
+    r = journeys_for({"c1": [("a", "2025-01-01 10:00", {"source": "web"}), ("x", "2025-01-01 10:05", {"source": "web"}),
+                             ("b", "2025-01-02 10:00", {"source": "crm"})]}, ["a", "b"])
+    assert r.journeys.loc[0, "touchpoints_by_source"] == "crm=1;web=2"

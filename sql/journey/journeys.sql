@@ -1,6 +1,7 @@
 -- journeys: one row per customer (grain: customer_id): when they were seen, their stage path
 -- (consecutive visits, e.g. 'awareness>interest>consideration>interest>purchase'), furthest
--- and current stage, back-steps and skips, and how far they got in the ordered funnel.
+-- and current stage, back-steps and skips, how far they got in the funnel, and their
+-- touchpoints per source ('crm=3;web=12', sources in name order).
 with
 
 customers as (
@@ -13,6 +14,12 @@ customers as (
         arg_min(channel, (event_ts, event_id)) filter (where channel is not null) as first_channel,
         arg_max(channel, (event_ts, event_id)) filter (where channel is not null) as last_channel
     from classified_events
+    group by customer_id
+),
+
+sources as (
+    select customer_id, string_agg(source || '=' || n, ';' order by source) as touchpoints_by_source
+    from (select customer_id, source, count(*) as n from classified_events group by customer_id, source)
     group by customer_id
 ),
 
@@ -73,9 +80,11 @@ select
     coalesce(f.funnel_step = l.n_steps, false) as converted,
     case when f.funnel_step = l.n_steps then f.last_step_s end as time_to_convert_s,
     c.first_channel,
-    c.last_channel
+    c.last_channel,
+    s.touchpoints_by_source
 from customers as c
 cross join last_step as l
+left join sources as s on s.customer_id = c.customer_id
 left join paths as p on p.customer_id = c.customer_id
 left join moves as m on m.customer_id = c.customer_id
 left join funnel_reach as f on f.customer_id = c.customer_id
