@@ -143,6 +143,8 @@ class FunnelConfig:
     """Values per breakdown before the rest become '(other)'."""
     cohort_period: str = "week"
     """Entry cohort for the ``cohort`` breakdown: day, week or month."""
+    trend_period: str = "week"
+    """Entry period of ``funnel_trends``: day, week or month."""
 
     @property
     def window_seconds(self) -> int:
@@ -427,6 +429,9 @@ def check_funnel(funnel: FunnelConfig, where: str = "funnel.") -> list[str]:
                             f" (valid: {', '.join(BREAKDOWNS)}, or properties.<name>)")
     if funnel.top_n < 1:
         problems.append(f"{where}top_n: must be at least 1")
+    if funnel.trend_period not in PERIODS:
+        problems.append(f"{where}trend_period: {funnel.trend_period!r}{_suggest(funnel.trend_period, PERIODS)}"
+                        f" (valid: {', '.join(PERIODS)})")
     if funnel.cohort_period not in PERIODS:
         problems.append(f"{where}cohort_period: {funnel.cohort_period!r}{_suggest(funnel.cohort_period, PERIODS)}"
                         f" (valid: {', '.join(PERIODS)})")

@@ -24,6 +24,9 @@ from .funnel import funnel_steps
 #: Exported tables: (table, file stem, sort columns).
 EXPORTS = (
     ("funnel", "funnel", ("step",)),
+    ("funnel_trends", "funnel_trends", ("period_start", "step")),
+    ("funnel_breakdown", "funnel_breakdown", ("breakdown", "value", "step")),
+    ("ttc_histogram", "ttc_histogram", ("step", "bin_index")),
     ("transitions", "transitions", ("from_order", "to_order", "from_stage", "to_stage")),
     ("journeys", "journeys", ("customer_id",)),
     ("stage_coverage", "stage_coverage", ("stage_order", "stage")),

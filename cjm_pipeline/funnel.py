@@ -9,20 +9,24 @@ Query intuition
   visits there is a transition: ``forward`` (next stage), ``skip`` (jumps over stages) or
   ``back`` (to an earlier stage: a back-step); ``start``/``end`` rows open and close
   each customer's flow. ``transitions`` is the matrix; ``journeys`` one row per customer.
-* **Ordered funnel** (``sql/funnel/funnel_customer_steps__ordered.sql``). A customer reaches step k
+* **Ordered funnel** (``sql/funnel/funnel_attempts__ordered.sql``). A customer reaches step k
   when events ``e1 < … < ek`` have the stages of steps 1…k and ``ts(ek) − ts(e1) ≤ window``;
   other events may come between; each event fills at most one step. The furthest step over
   all chains counts. Times come from the chain with the latest ``e1`` that reaches that
   step, so a new step-1 event re-anchors an attempt that has not progressed (PostHog,
   ClickHouse ``windowFunnel``; Mixpanel anchors on the first event instead).
-* **Strict funnel** (``funnel_customer_steps__strict.sql``): as ordered, but ``e1 … ek`` lie in
+* **Strict funnel** (``funnel_attempts__strict.sql``): as ordered, but ``e1 … ek`` lie in
   consecutive stage visits: another stage's visit between them breaks the chain (unstaged
   events do not). ``e1`` is the last event of its step-1 visit, later steps the first event
   of their visit.
-* **Furthest funnel** (``funnel_customer_steps__furthest.sql``, the CRM pipeline view): a
+* **Furthest funnel** (``funnel_attempts__furthest.sql``, the CRM pipeline view): a
   customer counts at step k when the furthest stage they reached within the window from
   their first staged event has order ≥ k, whatever the order of visits; a step counted
   without an event of its stage is ``implied``.
+* **Attempts and the best one.** Each mode writes ``funnel_attempts`` (per step-1 entry, the
+  steps it reaches); ``funnel_customer_steps`` keeps each customer's best attempt (furthest,
+  then latest), and ``funnel_trends`` each period's best attempt per customer, so a customer
+  who enters in several periods counts in each.
 * **Funnel table** (``sql/funnel/funnel.sql``): customers per step, conversion from the
   previous step and from the start (fractions, null where the denominator is 0), dropped
   and drop-off rate to the next step, ``reached_any_order`` (customers with any event of
@@ -58,7 +62,7 @@ def recompute_funnel(con: duckdb.DuckDBPyConnection, *, window: str, mode: str =
     return run_steps(con, None, steps, params=funnel_params(funnel))
 
 
-def funnel_steps(cfg: PipelineConfig) -> pd.DataFrame:
+def funnel_steps(cfg: PipelineConfig) -> pd.DataFrame:  # written as cfg_funnel_steps by the pipeline
     """``cfg_funnel_steps(step, stage, stage_order)``: the stages from ``funnel.from_stage`` to
     ``funnel.to_stage`` (default: all), numbered from 1.
 

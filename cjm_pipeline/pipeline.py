@@ -32,7 +32,7 @@ from .steps import Step, StepResult
 SOURCE_TABLES = (
     "raw_events", "raw_rejects", "_cjm_loads",
     "cfg_sources", "cfg_null_tokens", "cfg_stages", "cfg_stage_rules", "cfg_rule_conditions", "cfg_funnel_steps",
-    "cfg_stage_kpis",
+    "cfg_stage_kpis", "cfg_breakdowns",
 )
 
 STEPS: tuple[Step, ...] = (
@@ -68,11 +68,20 @@ STEPS: tuple[Step, ...] = (
          doc="back-steps j -> i: customers, occurrences, resolved share, return time, looper vs non-looper conversion"),
     Step("paths", "journey", ("stage_visits", "cfg_stages"), grain=("path_kind", "stage_path"),
          doc="most common full and collapsed stage paths (top N per kind, plus (other))"),
-    Step("funnel_customer_steps", "funnel", ("classified_events", "stage_visits", "cfg_funnel_steps"),
-         grain=("customer_id", "step"), variant_param="mode", variants=FUNNEL_MODES,
-         doc="per customer, the steps reached in the funnel (one SQL file per mode)"),
+    Step("funnel_attempts", "funnel", ("classified_events", "stage_visits", "cfg_funnel_steps"),
+         grain=("customer_id", "attempt", "step"), variant_param="mode", variants=FUNNEL_MODES,
+         doc="per attempt (step-1 entry), the steps it reaches (one SQL file per funnel mode)"),
+    Step("funnel_customer_steps", "funnel", ("funnel_attempts", "classified_events"), grain=("customer_id", "step"),
+         doc="per customer, the steps of their best attempt, and whether its window has closed"),
     Step("funnel", "funnel", ("funnel_customer_steps", "classified_events", "cfg_funnel_steps"), grain=("step",),
          doc="the ordered funnel with conversion, drop-off and time to convert"),
+    Step("funnel_breakdown", "funnel", ("funnel_customer_steps", "classified_events", "cfg_breakdowns",
+                                        "cfg_funnel_steps"), grain=("breakdown", "value", "step"),
+         doc="the funnel per value of each breakdown (first/last channel, entry source, cohort, property)"),
+    Step("ttc_histogram", "funnel", ("funnel_customer_steps", "cfg_funnel_steps"), grain=("step", "bin_index"),
+         doc="time from each funnel step to the next, in fixed bins (<1m ... 30d+)"),
+    Step("funnel_trends", "funnel", ("funnel_attempts", "classified_events", "cfg_funnel_steps"),
+         grain=("period_start", "step"), doc="the funnel by entry period, each period's best attempt per customer"),
     Step("journeys", "journey", ("classified_events", "stage_visits", "stage_transitions", "funnel_customer_steps",
                                  "cfg_funnel_steps"), grain=("customer_id",),
          doc="one row per customer: path, furthest stage, back-steps, conversion"),
@@ -88,7 +97,8 @@ STEPS: tuple[Step, ...] = (
 
 STEP_NAMES = tuple(s.name for s in STEPS)
 #: Steps that depend only on the funnel settings: rerun by `cjm funnel`.
-FUNNEL_STEPS = ("funnel_customer_steps", "funnel", "journeys", "barriers", "stage_kpis")
+FUNNEL_STEPS = ("funnel_attempts", "funnel_customer_steps", "funnel", "funnel_breakdown", "ttc_histogram",
+                "funnel_trends", "journeys", "barriers", "stage_kpis")
 
 #: How many stage paths per kind the `paths` table lists before '(other)'.
 TOP_PATHS = 50
@@ -152,7 +162,7 @@ def funnel_params(funnel: FunnelConfig) -> dict[str, Any]:
     """The parameters of the funnel steps (also used by `cjm funnel` and Warehouse.funnel)."""
     entry_from, entry_to = funnel.entry_bounds()
     return {"window_s": funnel.window_seconds, "mode": funnel.mode, "entry_from": entry_from, "entry_to": entry_to,
-            "top_n": funnel.top_n, "cohort_period": funnel.cohort_period}
+            "top_n": funnel.top_n, "cohort_period": funnel.cohort_period, "trend_period": funnel.trend_period}
 
 
 def write_config_tables(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig) -> None:

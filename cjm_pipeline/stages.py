@@ -14,9 +14,10 @@ The tables (rebuilt on every run, never SQL text):
 * ``cfg_stages(stage, stage_order)``
 * ``cfg_stage_rules(rule_id, stage, stage_order, rule_index, n_keys)``
 * ``cfg_rule_conditions(rule_id, cond_key, property_name, match_kind, pattern)``
-* ``cfg_funnel_steps(step, stage, stage_order)``
 * ``cfg_stage_kpis(stage, stage_order, kpi, target, unit)``: the stages' KPI targets, one row
   per stage and KPI; ``unit`` is ``ratio`` (a fraction) or ``seconds`` (durations parsed).
+* ``cfg_breakdowns(breakdown, property_name)``: the funnel breakdowns in configuration order;
+  ``property_name`` is the name after ``properties.``, else null.
 """
 
 from __future__ import annotations
@@ -33,8 +34,11 @@ def stage_tables(cfg: PipelineConfig) -> dict[str, pd.DataFrame]:
     >>> cfg = config_from_dict({"sources": [{"name": "s", "format": "generic_events", "path": "x.csv"}],
     ...     "stages": [{"name": "a", "rules": [{"event_type": "visit"}]},
     ...                {"name": "b", "rules": [{"event_type": ["cart", "buy"], "properties.plan": "pro*"}]}]})
-    >>> stage_tables(cfg)["cfg_rule_conditions"].values.tolist()
-    [['a.0', 'event_type', None, 'exact', 'visit'], ['b.0', 'event_type', None, 'exact', 'cart'], ['b.0', 'event_type', None, 'exact', 'buy'], ['b.0', 'properties.plan', 'plan', 'glob', 'pro*']]
+    >>> conditions = stage_tables(cfg)["cfg_rule_conditions"]
+    >>> conditions[["rule_id", "cond_key", "match_kind", "pattern"]].values.tolist()
+    [['a.0', 'event_type', 'exact', 'visit'], ['b.0', 'event_type', 'exact', 'cart'], ['b.0', 'event_type', 'exact', 'buy'], ['b.0', 'properties.plan', 'glob', 'pro*']]
+    >>> conditions["property_name"].isna().tolist()
+    [True, True, True, False]
     """
     stages, rules, conds, kpis = [], [], [], []
     for order, stage in enumerate(cfg.stages, start=1):
@@ -51,7 +55,9 @@ def stage_tables(cfg: PipelineConfig) -> dict[str, pd.DataFrame]:
         "cfg_stages": pd.DataFrame(stages, columns=["stage", "stage_order"]),
         "cfg_stage_rules": pd.DataFrame(rules, columns=["rule_id", "stage", "stage_order", "rule_index", "n_keys"]),
         "cfg_rule_conditions": pd.DataFrame(conds, columns=["rule_id", "cond_key", "property_name", "match_kind", "pattern"]),
-        "cfg_funnel_steps": pd.DataFrame([(i, name, i) for name, i in stages], columns=["step", "stage", "stage_order"]),
         "cfg_stage_kpis": pd.DataFrame(kpis, columns=["stage", "stage_order", "kpi", "target", "unit"]).astype(
             {"stage": "string", "stage_order": "int64", "kpi": "string", "target": "float64", "unit": "string"}),
+        "cfg_breakdowns": pd.DataFrame(
+            [(b, b[len(PROPERTY_PREFIX):] if b.startswith(PROPERTY_PREFIX) else None) for b in cfg.funnel.breakdowns],
+            columns=["breakdown", "property_name"]).astype({"breakdown": "string", "property_name": "string"}),
     }

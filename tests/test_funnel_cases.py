@@ -246,3 +246,32 @@ def test_journeys_count_touchpoints_per_source():
     r = journeys_for({"c1": [("a", "2025-01-01 10:00", {"source": "web"}), ("x", "2025-01-01 10:05", {"source": "web"}),
                              ("b", "2025-01-02 10:00", {"source": "crm"})]}, ["a", "b"])
     assert r.journeys.loc[0, "touchpoints_by_source"] == "crm=1;web=2"
+
+
+def test_trends_count_each_periods_best_attempt():
+    # 2025-01-06 and 2025-01-13 are Mondays: two ISO weeks
+    r = journeys_for({
+        "both_weeks": [("a", "2025-01-06 10:00"), ("a", "2025-01-13 10:00"), ("b", "2025-01-13 11:00")],
+        "week1": [("a", "2025-01-07 10:00"), ("b", "2025-01-07 10:30"), ("c", "2025-01-08 10:00")],
+        "late": [("x", "2025-03-01 00:00")],
+    }, ["a", "b", "c"], window="30d", funnel={"trend_period": "week"})
+    t = r.table("funnel_trends", ("period_start", "step"))
+    week1 = t[t["period_start"].astype(str).str.startswith("2025-01-06")]
+    week2 = t[t["period_start"].astype(str).str.startswith("2025-01-13")]
+    # both_weeks counts in week 1 (its first a reaches the b of Jan 13, within 30 days) and in week 2
+    assert week1["customers"].tolist() == [2, 2, 1]
+    assert week2["customers"].tolist() == [1, 1, 0]
+    assert week1["conversion_from_start"].tolist() == [1.0, 1.0, 0.5]
+    assert t["is_complete"].all()  # the data runs to March: every 30-day window has closed
+    # the overall funnel counts each customer once
+    assert r.funnel["customers"].tolist() == [2, 2, 1]
+
+
+def test_trend_periods_whose_window_is_open_are_incomplete():
+    r = journeys_for({
+        "c1": [("a", "2025-01-01 10:00"), ("b", "2025-01-01 11:00")],
+        "c2": [("a", "2025-01-20 10:00")],
+    }, ["a", "b"], window="7d", funnel={"trend_period": "month"})
+    t = r.table("funnel_trends", ("period_start", "step"))
+    assert t["period_start"].astype(str).str[:10].unique().tolist() == ["2025-01-01"]
+    assert not t["is_complete"].any()  # January + 7 days ends after the last event (Jan 20)

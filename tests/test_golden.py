@@ -5,7 +5,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-GOLDEN = ("funnel", "stage_coverage", "transitions", "loops", "paths", "barriers", "stage_dwell")
+GOLDEN = ("funnel", "stage_coverage", "transitions", "loops", "paths", "barriers", "stage_dwell", "funnel_trends",
+          "funnel_breakdown", "ttc_histogram")
 HERE = Path(__file__).resolve().parent / "golden"
 
 

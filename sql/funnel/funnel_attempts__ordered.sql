@@ -1,19 +1,17 @@
--- funnel_customer_steps: for each customer who entered the funnel, one row per step reached
--- (grain: customer_id, step) in the ordered funnel, with the event that filled it.
+-- funnel_attempts: one row per step reached by each attempt (grain: customer_id, attempt, step)
+-- in the ordered funnel; an attempt is a step-1 event (its position in the customer's order).
 --
--- Ordered mode (SEMANTICS.md): a customer reaches step k when there are events e1 < ... < ek
--- in the total order (event_ts, stage_order, event_id) with stage(ei) = step i and
+-- Ordered mode (SEMANTICS.md): an attempt anchored at e1 reaches step k when there are events
+-- e1 < ... < ek in the total order (event_ts, stage_order, event_id) with stage(ei) = step i and
 -- ts(ek) - ts(e1) <= window ($window_s seconds). Other events may come in between; each event
 -- fills at most one step (an event has one stage, and the chain is strictly increasing).
--- The furthest step over all chains counts; times come from the chain with the latest e1
--- that reaches it (a new step-1 event re-anchors an attempt that has not progressed).
 -- Only step-1 events in the entry range [$entry_from, $entry_to) anchor (null: no bound).
--- is_complete: the entry's window ends before the data's last event (else still open).
 --
--- How: for a fixed anchor e1, taking the earliest next-step event each time reaches as far as
--- any chain (exchange argument), so each anchor is extended greedily by a recursive CTE, one
--- step per round. Anchors with no step-2 event between them reach the same chain and the later
--- one has the later window end, so only the last anchor of each such run is kept.
+-- How: for a fixed anchor, taking the earliest next-step event each time reaches as far as any
+-- chain (exchange argument), so each anchor is extended greedily by a recursive CTE, one step
+-- per round. Anchors with no step-2 event between them reach the same chain and the later one has
+-- the later window end, so only the last anchor of each such run is kept, per entry period
+-- ($trend_period) so that funnel_trends can count each period's best attempt.
 with recursive
 
 steps as (
@@ -43,7 +41,7 @@ anchors as (
     where step = 1
         -- the entry range selects step-1 events only; later steps are followed past its end
         and (cast($entry_from as timestamp) is null or event_ts >= cast($entry_from as timestamp)) and (cast($entry_to as timestamp) is null or event_ts < cast($entry_to as timestamp))
-    group by customer_id, step2_seen
+    group by customer_id, step2_seen, date_trunc($trend_period, event_ts)
 ),
 
 chain(customer_id, anchor_pos, anchor_ts, step, pos, event_ts, event_id) as (
@@ -70,26 +68,13 @@ chain(customer_id, anchor_pos, anchor_ts, step, pos, event_ts, event_id) as (
     group by c.customer_id, c.anchor_pos, c.anchor_ts, c.step
 ),
 
-reach as (
-    select customer_id, anchor_pos, max(step) as furthest
-    from chain
-    group by customer_id, anchor_pos
-),
-
-best as (
-    select customer_id, anchor_pos
-    from reach
-    qualify row_number() over (partition by customer_id order by furthest desc, anchor_pos desc) = 1
-)
-
 select
     c.customer_id,
+    c.anchor_pos as attempt,
     c.step,
     s.stage,
     c.event_id,
     c.event_ts,
-    c.anchor_ts as entered_at,
-    c.anchor_ts + to_seconds($window_s) <= (select max(event_ts) from classified_events) as is_complete
+    c.anchor_ts as entered_at
 from chain as c
-join best as b on b.customer_id = c.customer_id and b.anchor_pos = c.anchor_pos
 join steps as s on s.step = c.step

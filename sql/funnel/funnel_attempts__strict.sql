@@ -1,13 +1,12 @@
--- funnel_customer_steps: for each customer who entered the funnel, one row per step reached
--- (grain: customer_id, step) in the strict funnel, with the event that filled it.
+-- funnel_attempts: one row per step reached by each attempt (grain: customer_id, attempt, step)
+-- in the strict funnel; an attempt is a step-1 visit (its visit_index).
 --
 -- Strict mode (SEMANTICS.md): as ordered, but e1 ... ek must lie in consecutive stage visits
 -- (any other stage visit between them breaks the chain; unstaged events do not, as they never
 -- form visits). Within the step-1 visit the latest event is e1 (the latest anchor reaches
 -- furthest); each later step is filled by the first event of its visit. The window holds when
--- ts(ek) - ts(e1) <= $window_s. The furthest step counts; times come from the latest anchor
--- that reaches it. Only step-1 visits whose anchor event is in the entry range
--- [$entry_from, $entry_to) start an attempt. is_complete: the entry's window has closed.
+-- ts(ek) - ts(e1) <= $window_s. Only step-1 visits whose anchor event is in the entry range
+-- [$entry_from, $entry_to) start an attempt.
 --
 -- How: consecutive visits whose funnel step rises by exactly one form a run; a run that starts
 -- at step 1 is an attempt, and its visits reach as far as the window allows.
@@ -60,22 +59,15 @@ chain as (
     from runs as r
     join anchors as a on a.customer_id = r.customer_id and a.run_id = r.run_id
     where r.step = 1 or r.entered_at <= a.anchor_ts + to_seconds($window_s)
-),
-
-best as (
-    select customer_id, anchor_visit
-    from (select customer_id, anchor_visit, max(step) as furthest from chain group by customer_id, anchor_visit)
-    qualify row_number() over (partition by customer_id order by furthest desc, anchor_visit desc) = 1
 )
 
 select
     c.customer_id,
+    c.anchor_visit as attempt,
     c.step,
     s.stage,
     c.event_id,
     c.event_ts,
-    c.anchor_ts as entered_at,
-    c.anchor_ts + to_seconds($window_s) <= (select max(event_ts) from classified_events) as is_complete
+    c.anchor_ts as entered_at
 from chain as c
-join best as b on b.customer_id = c.customer_id and b.anchor_visit = c.anchor_visit
 join steps as s on s.step = c.step

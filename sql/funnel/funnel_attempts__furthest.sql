@@ -1,5 +1,6 @@
--- funnel_customer_steps: for each customer with a staged event, one row per step counted
--- (grain: customer_id, step) in the furthest funnel (the CRM pipeline view).
+-- funnel_attempts: one row per step counted for each customer with a staged event
+-- (grain: customer_id, attempt, step) in the furthest funnel (the CRM pipeline view); a
+-- customer has one attempt (attempt = 1), starting at their first staged event.
 --
 -- Furthest mode (SEMANTICS.md): a customer counts at step k when the furthest funnel stage they
 -- reached within the window from their first staged event (ts <= first + $window_s) has
@@ -7,7 +8,7 @@
 -- event_id / event_ts are the first event of the step's stage in the window, and null where the
 -- step is implied (counted without an event of its stage). entered_at is the first staged event;
 -- only customers whose entered_at is in the entry range [$entry_from, $entry_to) count (null: no
--- bound). is_complete: the entry's window has closed.
+-- bound).
 with
 
 steps as (
@@ -51,12 +52,12 @@ furthest as (
 
 select
     f.customer_id,
+    1 as attempt,
     s.step,
     s.stage,
     p.event_id,
     p.event_ts,
-    f.entered_at,
-    f.entered_at + to_seconds($window_s) <= (select max(event_ts) from classified_events) as is_complete
+    f.entered_at
 from furthest as f
 join steps as s on s.step <= f.furthest
 left join first_per_step as p on p.customer_id = f.customer_id and p.step = s.step

@@ -1,0 +1,29 @@
+-- funnel_customer_steps: for each customer who entered the funnel, one row per step reached
+-- (grain: customer_id, step), from their best attempt in funnel_attempts: the furthest step
+-- counts, and its times come from the latest attempt that reaches it (a new step-1 event
+-- re-anchors an attempt that has not progressed). is_complete: the entry's window ended
+-- before the data's last event (otherwise the customer may still convert).
+with
+
+reach as (
+    select customer_id, attempt, max(step) as furthest, any_value(entered_at) as entered_at
+    from funnel_attempts
+    group by customer_id, attempt
+),
+
+best as (
+    select customer_id, attempt
+    from reach
+    qualify row_number() over (partition by customer_id order by furthest desc, entered_at desc, attempt desc) = 1
+)
+
+select
+    a.customer_id,
+    a.step,
+    a.stage,
+    a.event_id,
+    a.event_ts,
+    a.entered_at,
+    a.entered_at + to_seconds($window_s) <= (select max(event_ts) from classified_events) as is_complete
+from funnel_attempts as a
+join best as b on b.customer_id = a.customer_id and b.attempt = a.attempt
