@@ -22,12 +22,9 @@ reached as (
 ),
 
 step_times as (
-    select
-        cur.step,
-        epoch(nxt.event_ts) - epoch(cur.event_ts) as ttc_s
-    from funnel_customer_steps as cur
-    join funnel_customer_steps as nxt on nxt.customer_id = cur.customer_id and nxt.step = cur.step + 1
-    where nxt.event_ts >= cur.event_ts
+    select step, ttc_s
+    from funnel_customer_steps
+    where ttc_s is not null
 ),
 
 ttc as (

@@ -2,7 +2,9 @@
 -- (grain: customer_id, step), from their best attempt in funnel_attempts: the furthest step
 -- counts, and its times come from the latest attempt that reaches it (a new step-1 event
 -- re-anchors an attempt that has not progressed). is_complete: the entry's window ended
--- before the data's last event (otherwise the customer may still convert).
+-- before the data's last event (otherwise the customer may still convert). ttc_s: seconds from
+-- this step's event to the next step's, null at the last step reached, where either event is
+-- missing (implied steps) or the next came earlier (furthest mode).
 with
 
 reach as (
@@ -15,15 +17,28 @@ best as (
     select customer_id, attempt
     from reach
     qualify row_number() over (partition by customer_id order by furthest desc, entered_at desc, attempt desc) = 1
+),
+
+chosen as (
+    select
+        a.customer_id,
+        a.step,
+        a.stage,
+        a.event_id,
+        a.event_ts,
+        a.entered_at,
+        lead(a.event_ts) over (partition by a.customer_id order by a.step) as next_event_ts
+    from funnel_attempts as a
+    join best as b on b.customer_id = a.customer_id and b.attempt = a.attempt
 )
 
 select
-    a.customer_id,
-    a.step,
-    a.stage,
-    a.event_id,
-    a.event_ts,
-    a.entered_at,
-    a.entered_at + to_seconds($window_s) <= (select max(event_ts) from classified_events) as is_complete
-from funnel_attempts as a
-join best as b on b.customer_id = a.customer_id and b.attempt = a.attempt
+    customer_id,
+    step,
+    stage,
+    event_id,
+    event_ts,
+    entered_at,
+    entered_at + to_seconds($window_s) <= (select max(event_ts) from classified_events) as is_complete,
+    case when next_event_ts >= event_ts then epoch(next_event_ts) - epoch(event_ts) end as ttc_s
+from chosen

@@ -39,12 +39,9 @@ step_pairs as (
 ),
 
 step_times as (
-    select
-        cur.step,
-        epoch(nxt.event_ts) - epoch(cur.event_ts) as ttc_s
-    from customer_steps as cur
-    join customer_steps as nxt on nxt.customer_id = cur.customer_id and nxt.step = cur.step + 1
-    where nxt.event_ts >= cur.event_ts
+    select step, ttc_s
+    from customer_steps
+    where ttc_s is not null
 ),
 
 binned as (
