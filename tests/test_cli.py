@@ -187,3 +187,14 @@ def test_journeys_with_a_narrower_window_recompute_conversion(ran, sample_config
     narrow = pd.read_csv(out)["converted"].sum()
     wide = pd.read_csv(sample_config.parent / "out" / "journeys.csv")["converted"].sum()
     assert narrow < wide
+
+
+def test_sample_stage_kpis_are_checked(ran, sample_config):
+    kpis = pd.read_csv(sample_config.parent / "out" / "stage_kpis.csv")
+    assert set(zip(kpis["stage"], kpis["kpi"])) == {
+        ("interest", "conversion_to_next_min"), ("interest", "median_time_to_next_max"),
+        ("checkout", "conversion_to_next_min"), ("checkout", "drop_off_rate_max")}
+    funnel = pd.read_csv(sample_config.parent / "out" / "funnel.csv").set_index("stage")
+    row = kpis.set_index(["stage", "kpi"]).loc[("interest", "conversion_to_next_min")]
+    assert row["actual"] == pytest.approx(funnel.loc["consideration", "conversion_from_previous"])
+    assert bool(row["met"]) == (row["actual"] >= 0.5)
