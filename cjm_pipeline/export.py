@@ -10,6 +10,7 @@ Excel opens as it is: ``;``, decimal comma, UTF-8 with BOM.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import shutil
@@ -70,6 +71,8 @@ def metadata(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, run_id: str) -
         "unit": "customer",
         "stages": cfg.stage_names,
         "funnel_stages": funnel_steps(cfg)["stage"].tolist(),
+        "funnel": {k: (str(v) if k.startswith("entry_") and v is not None else v)
+                   for k, v in dataclasses.asdict(cfg.funnel).items()},
         "entry_from": str(cfg.funnel.entry_bounds()[0]) if cfg.funnel.entry_from else None,
         "entry_to_exclusive": str(cfg.funnel.entry_bounds()[1]) if cfg.funnel.entry_to else None,
         "data_cutoff_utc": cutoff.isoformat(sep=" ") if cutoff else None,

@@ -72,7 +72,7 @@ class Warehouse:
             return self._read("funnel", ("step",))
         with self.connect() as con:
             stored = self._stored_funnel(con)
-            recompute_funnel(con, window=window or stored.window, mode=mode or stored.mode)
+            recompute_funnel(con, window=window or stored.window, mode=mode or stored.mode, base=stored)
             return db.read_table(con, "funnel", order_by=("step",))
 
     def transitions(self) -> pd.DataFrame:
@@ -109,15 +109,14 @@ class Warehouse:
 
     @staticmethod
     def _stored_funnel(con: duckdb.DuckDBPyConnection) -> FunnelConfig:
-        """The funnel settings the last run published (from ``_cjm_outputs``)."""
+        """The funnel settings (window, mode, entry range, breakdowns) the last run published."""
         if not db.table_exists(con, "_cjm_outputs"):
             return FunnelConfig()
         meta = db.scalar(con, "select metadata from _cjm_outputs where table_name = 'funnel' "
                               "order by written_at desc limit 1")
         if not meta:
             return FunnelConfig()
-        meta = json.loads(meta)
-        return FunnelConfig(mode=meta.get("funnel_mode", "ordered"), window=meta["window"])
+        return FunnelConfig(**json.loads(meta)["funnel"])
 
 
 def open(path: str | Path | PipelineConfig) -> Warehouse:  # noqa: A001 - the public name is cjm_pipeline.open

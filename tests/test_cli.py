@@ -198,3 +198,18 @@ def test_sample_stage_kpis_are_checked(ran, sample_config):
     row = kpis.set_index(["stage", "kpi"]).loc[("interest", "conversion_to_next_min")]
     assert row["actual"] == pytest.approx(funnel.loc["consideration", "conversion_from_previous"])
     assert bool(row["met"]) == (row["actual"] >= 0.5)
+
+
+def test_python_funnel_recompute_keeps_the_published_settings(tmp_path):
+    from conftest import sample_config_in
+    import cjm_pipeline
+    path = sample_config_in(tmp_path)
+    cfg = yaml.safe_load(path.read_text())
+    cfg["funnel"].update(entry_from="2025-02-01", entry_to="2025-02-28")
+    path.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
+    cjm_pipeline.run(cjm_pipeline.load_config(path))
+    wh = cjm_pipeline.open(cfg["warehouse"])
+    published = wh.funnel()
+    same_window = wh.funnel(window=cfg["funnel"]["window"])  # recomputed with the stored entry range
+    assert same_window["customers"].tolist() == published["customers"].tolist()
+    assert wh.funnel(window="1h")["customers"].iloc[0] == published["customers"].iloc[0]
