@@ -18,7 +18,7 @@ import click
 from . import __version__, db, export, pipeline
 from .config import FUNNEL_MODES, OUTPUT_FORMATS, load_config
 from .errors import CjmError
-from .funnel import recompute_funnel
+from .funnel import funnel_tables, recompute_funnel
 from .warehouse import Warehouse
 
 CONFIG_OPTION = click.option("-c", "--config", "config_path", required=True, type=click.Path(dir_okay=False),
@@ -143,16 +143,29 @@ def output_options(fn):
     return fn
 
 
+FUNNEL_NAME_OPTION = click.option("--funnel", "funnel_name", metavar="NAME",
+                                  help="One of the config's named funnels (default: the main funnel).")
+
+
 def write_table_command(config_path: str, table: str, order_by: tuple[str, ...], show: list[str], *,
                         mode: str | None, window: str | None, out_path: str | None, fmt: str | None,
-                        excel: bool) -> None:
-    """Read (or, with --mode/--window, recompute in memory) one output table, print it and write it."""
+                        excel: bool, funnel_name: str | None = None) -> None:
+    """Read (or, with --mode/--window/--funnel, recompute in memory) one output table, print it and write it."""
     cfg = load_config(config_path)
+    base = cfg.funnel
+    if funnel_name:
+        named = {f.name: f for f in cfg.funnels}
+        if funnel_name not in named:
+            raise CjmError(f"--funnel: no funnel named {funnel_name!r} in {config_path} "
+                           f"(funnels: {', '.join(named) or 'none'})")
+        base = named[funnel_name]
     output = replace(cfg.output, format=fmt or ("csv" if excel else cfg.output.format), excel=excel or cfg.output.excel)
-    cfg = replace(cfg, output=output, funnel=replace(cfg.funnel, window=window or cfg.funnel.window,
-                                                      mode=mode or cfg.funnel.mode))
+    cfg = replace(cfg, output=output, funnel=replace(base, window=window or base.window, mode=mode or base.mode))
     with Warehouse(cfg.warehouse_path).connect() as con:
-        if mode or window or table == "funnel":
+        if funnel_name:
+            for name, frame in funnel_tables(cfg, cfg.funnel).items():
+                db.write_table(con, name, frame)
+        if mode or window or funnel_name or table == "funnel":
             recompute_funnel(con, window=cfg.funnel.window, mode=cfg.funnel.mode, where="--", base=cfg.funnel)
         frame = db.read_table(con, table, order_by=order_by)
         path = Path(out_path) if out_path else cfg.output_dir / f"{table}.{cfg.output.format}"
@@ -169,6 +182,7 @@ def write_table_command(config_path: str, table: str, order_by: tuple[str, ...],
 @main.command()
 @CONFIG_OPTION
 @output_options
+@FUNNEL_NAME_OPTION
 @handle_errors
 def funnel(config_path: str, **options) -> None:
     """Recompute the funnel from the warehouse, without re-ingesting.
@@ -180,6 +194,7 @@ def funnel(config_path: str, **options) -> None:
     Example:
       cjm funnel -c configs/sample.yaml --mode strict --window 30d --out build/funnel_30d.csv
       cjm funnel -c configs/sample.yaml --excel --out build/funnel_excel.csv
+      cjm funnel -c configs/shop.yaml --funnel checkout --window 7d
     """
     write_table_command(config_path, "funnel", ("step",), [
         "step", "stage", "customers", "conversion_from_previous", "conversion_from_start", "implied", "ttc_median_s"],
@@ -189,6 +204,7 @@ def funnel(config_path: str, **options) -> None:
 @main.command()
 @CONFIG_OPTION
 @output_options
+@FUNNEL_NAME_OPTION
 @handle_errors
 def journeys(config_path: str, **options) -> None:
     """Write the per-customer journeys (stage path, back-steps, conversion).

@@ -175,6 +175,13 @@ def _as_datetime(value: Any, *, end: bool) -> dt.datetime | None:
 
 
 @dataclass(frozen=True)
+class NamedFunnelConfig(FunnelConfig):
+    """One more funnel in ``funnels:``, built beside the main one into schema ``funnel_<name>``."""
+
+    name: str = ""
+
+
+@dataclass(frozen=True)
 class OutputConfig:
     dir: str = "build/out"
     format: str = "csv"
@@ -201,6 +208,8 @@ class PipelineConfig:
     timezone: str = "UTC"
     base_dir: str = "."
     funnel: FunnelConfig = field(default_factory=FunnelConfig)
+    funnels: list[NamedFunnelConfig] = field(default_factory=list)
+    """More funnels (sub-ranges, other windows or modes), each with a ``name``."""
     output: OutputConfig = field(default_factory=OutputConfig)
     memory_limit: str | None = None
     """DuckDB ``memory_limit`` (e.g. ``4GB``); default DuckDB's own (80% of RAM)."""
@@ -391,6 +400,18 @@ def _check(cfg: PipelineConfig) -> list[str]:
     problems += check_funnel(cfg.funnel)
     if len(cfg.stages) >= 2:
         problems += check_funnel_stages(cfg.funnel, cfg.stage_names)
+    seen_funnels: set[str] = set()
+    for i, named in enumerate(cfg.funnels):
+        where = f"funnels[{i}]."
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", named.name or ""):
+            problems.append(f"{where}name: {named.name!r} must be lower-case letters, digits and underscores, "
+                            "starting with a letter (it names the schema funnel_<name> and an output folder)")
+        elif named.name in seen_funnels:
+            problems.append(f"{where}name: duplicate funnel name '{named.name}'")
+        seen_funnels.add(named.name)
+        problems += check_funnel(named, where)
+        if len(cfg.stages) >= 2:
+            problems += check_funnel_stages(named, cfg.stage_names, where)
     if cfg.output.csv_encoding not in CSV_ENCODINGS:
         problems.append(f"output.csv_encoding: {cfg.output.csv_encoding!r}{_suggest(cfg.output.csv_encoding, CSV_ENCODINGS)}"
                         f" (valid: {', '.join(CSV_ENCODINGS)})")
@@ -438,19 +459,19 @@ def check_funnel(funnel: FunnelConfig, where: str = "funnel.") -> list[str]:
     return problems
 
 
-def check_funnel_stages(funnel: FunnelConfig, stage_names: list[str]) -> list[str]:
+def check_funnel_stages(funnel: FunnelConfig, stage_names: list[str], where: str = "funnel.") -> list[str]:
     """The funnel's stage sub-range names known stages, in order, with at least two steps."""
     problems = []
     for key in ("from_stage", "to_stage"):
         name = getattr(funnel, key)
         if name is not None and name not in stage_names:
-            problems.append(f"funnel.{key}: unknown stage {name!r}{_suggest(str(name), stage_names)}"
+            problems.append(f"{where}{key}: unknown stage {name!r}{_suggest(str(name), stage_names)}"
                             f" (stages: {', '.join(stage_names)})")
     if not problems:
         lo = stage_names.index(funnel.from_stage) if funnel.from_stage else 0
         hi = stage_names.index(funnel.to_stage) if funnel.to_stage else len(stage_names) - 1
         if hi - lo < 1:
-            problems.append(f"funnel: from_stage {stage_names[lo]!r} must come before to_stage {stage_names[hi]!r}"
+            problems.append(f"{where.rstrip('.')}: from_stage {stage_names[lo]!r} must come before to_stage {stage_names[hi]!r}"
                             " in the stage list (a funnel needs at least two steps)")
     return problems
 

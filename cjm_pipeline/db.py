@@ -174,6 +174,18 @@ def attach_read_only(con: duckdb.DuckDBPyConnection, path: str | Path, alias: st
     con.execute(f"set search_path = 'memory.main,{alias}.main'").fetchall()
 
 
+def use_schema(con: duckdb.DuckDBPyConnection, schema: str) -> None:
+    """Create tables in ``schema`` from now on, and read unqualified names there first, then in main."""
+    check_table_name(schema)
+    if schema == "main":
+        con.execute("use main").fetchall()
+        con.execute("reset search_path").fetchall()
+        return
+    con.execute(f"create schema if not exists {schema}").fetchall()
+    con.execute(f"use {schema}").fetchall()
+    con.execute(f"set search_path = '{schema},main'").fetchall()
+
+
 def existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
     """Tables and views visible on this connection (all attached databases)."""
     rows = con.execute("select table_name from information_schema.tables").fetchall()

@@ -40,10 +40,12 @@ EXPORTS = (
     ("quarantine", "quarantine", ("source", "file", "row_number")),
 )
 
+EXPORTED_TABLES = tuple(table for table, _, _ in EXPORTS)
+
 ANCHOR_RULE = "latest step-1 event that reaches the furthest step (re-anchoring, as PostHog and ClickHouse)"
 
 _OUTPUTS_DDL = """
-create table if not exists _cjm_outputs (
+create table if not exists main._cjm_outputs (
     run_id varchar,
     kind varchar,
     table_name varchar,
@@ -125,7 +127,7 @@ def write_sidecar(csv_path: Path, meta: dict) -> Path:
 def record_output(con: duckdb.DuckDBPyConnection, run_id: str, kind: str, table: str, path: Path, meta: dict) -> None:
     db.execute(con, _OUTPUTS_DDL)
     rows = db.scalar(con, f"select count(*) from {db.check_table_name(table)}")
-    db.execute(con, "insert into _cjm_outputs values ($run, $kind, $table, $path, $rows, $meta, $at)", {
+    db.execute(con, "insert into main._cjm_outputs values ($run, $kind, $table, $path, $rows, $meta, $at)", {
         "run": run_id, "kind": kind, "table": table, "path": str(path), "rows": rows,
         "meta": json.dumps(meta, ensure_ascii=False, default=str),
         "at": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),

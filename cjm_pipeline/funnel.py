@@ -41,7 +41,7 @@ from dataclasses import replace
 import duckdb
 import pandas as pd
 
-from .config import FunnelConfig, PipelineConfig, check_funnel
+from .config import PROPERTY_PREFIX, FunnelConfig, PipelineConfig, check_funnel
 from .errors import ConfigError
 from .steps import StepResult
 
@@ -62,9 +62,9 @@ def recompute_funnel(con: duckdb.DuckDBPyConnection, *, window: str, mode: str =
     return run_steps(con, None, steps, params=funnel_params(funnel))
 
 
-def funnel_steps(cfg: PipelineConfig) -> pd.DataFrame:  # written as cfg_funnel_steps by the pipeline
-    """``cfg_funnel_steps(step, stage, stage_order)``: the stages from ``funnel.from_stage`` to
-    ``funnel.to_stage`` (default: all), numbered from 1.
+def funnel_steps(cfg: PipelineConfig, funnel: FunnelConfig | None = None) -> pd.DataFrame:
+    """``cfg_funnel_steps(step, stage, stage_order)``: the stages from ``from_stage`` to ``to_stage``
+    of ``funnel`` (default: the config's main funnel; all stages unless a sub-range is set), from 1.
 
     >>> from cjm_pipeline.config import config_from_dict
     >>> cfg = config_from_dict({"sources": [{"name": "s", "format": "generic_events", "path": "x.csv"}],
@@ -73,8 +73,18 @@ def funnel_steps(cfg: PipelineConfig) -> pd.DataFrame:  # written as cfg_funnel_
     >>> funnel_steps(cfg).values.tolist()
     [[1, 'b', 2], [2, 'c', 3]]
     """
+    funnel = funnel or cfg.funnel
     names = cfg.stage_names
-    lo = names.index(cfg.funnel.from_stage) if cfg.funnel.from_stage else 0
-    hi = names.index(cfg.funnel.to_stage) if cfg.funnel.to_stage else len(names) - 1
+    lo = names.index(funnel.from_stage) if funnel.from_stage else 0
+    hi = names.index(funnel.to_stage) if funnel.to_stage else len(names) - 1
     rows = [(i + 1, names[order - 1], order) for i, order in enumerate(range(lo + 1, hi + 2))]
     return pd.DataFrame(rows, columns=["step", "stage", "stage_order"])
+
+
+def funnel_tables(cfg: PipelineConfig, funnel: FunnelConfig | None = None) -> dict[str, pd.DataFrame]:
+    """The config tables of one funnel: ``cfg_funnel_steps`` and ``cfg_breakdowns(breakdown, property_name)``."""
+    funnel = funnel or cfg.funnel
+    breakdowns = pd.DataFrame(
+        [(b, b[len(PROPERTY_PREFIX):] if b.startswith(PROPERTY_PREFIX) else None) for b in funnel.breakdowns],
+        columns=["breakdown", "property_name"]).astype({"breakdown": "string", "property_name": "string"})
+    return {"cfg_funnel_steps": funnel_steps(cfg, funnel), "cfg_breakdowns": breakdowns}

@@ -15,16 +15,16 @@ import datetime as dt
 import json
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 import duckdb
 import pandas as pd
 
 from . import __version__, db, export, ingest
-from .config import FUNNEL_MODES, FunnelConfig, PipelineConfig
+from .config import FUNNEL_MODES, FunnelConfig, NamedFunnelConfig, PipelineConfig
 from .errors import CjmError, StepError
-from .funnel import funnel_steps
+from .funnel import funnel_tables
 from .stages import stage_tables
 from .steps import Step, StepResult
 
@@ -176,7 +176,8 @@ def write_config_tables(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig) -> 
     db.write_table(con, "cfg_null_tokens", pd.DataFrame({"token": list(NULL_TOKENS)}))
     for name, frame in stage_tables(cfg).items():
         db.write_table(con, name, frame)
-    db.write_table(con, "cfg_funnel_steps", funnel_steps(cfg))
+    for name, frame in funnel_tables(cfg).items():
+        db.write_table(con, name, frame)
 
 
 def run_steps(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, steps: tuple[Step, ...] = STEPS, *,
@@ -192,6 +193,32 @@ def run_steps(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, steps: tuple[
         results.append(result)
         if on_done:
             on_done(result)
+    return results
+
+
+def named_funnel_schema(name: str) -> str:
+    """The schema that holds a named funnel's tables: ``funnel_<name>``."""
+    return db.check_table_name(f"funnel_{name}")
+
+
+def build_named_funnel(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, named: NamedFunnelConfig, *,
+                       run_id: str, export_outputs: bool = True) -> list[StepResult]:
+    """Build one of ``funnels:`` into schema ``funnel_<name>`` (same tables and columns as the main
+    funnel: funnel, funnel_trends, funnel_breakdown, ...), and export it to ``<output>/funnels/<name>/``."""
+    schema = named_funnel_schema(named.name)
+    db.use_schema(con, schema)
+    try:
+        for table, frame in funnel_tables(cfg, named).items():
+            db.write_table(con, table, frame)
+        results = [replace(r, step=f"{schema}.{r.step}") for r in
+                   run_steps(con, cfg, tuple(s for s in STEPS if s.name in FUNNEL_STEPS), params=funnel_params(named))]
+        if export_outputs:
+            named_cfg = replace(cfg, funnel=named)
+            export.export_all(con, named_cfg, kind=f"funnel:{named.name}", run_id=run_id,
+                              out_dir=cfg.output_dir / "funnels" / named.name,
+                              tables=tuple(t for t in FUNNEL_STEPS if t in export.EXPORTED_TABLES))
+    finally:
+        db.use_schema(con, "main")
     return results
 
 
@@ -228,6 +255,11 @@ def run(cfg: PipelineConfig, *, until: str | None = None, full_refresh: bool = F
                 _check_accounting(result.accounting)
             if export_outputs and until is None:
                 result.exports = [str(p) for p in export.export_all(con, cfg, kind="run", run_id=result.run_id)]
+            if until is None:
+                for named in cfg.funnels:
+                    result.steps += build_named_funnel(con, cfg, named, run_id=result.run_id,
+                                                       export_outputs=export_outputs)
+                    log(f"funnel '{named.name}': built in schema {named_funnel_schema(named.name)}")
             result.status = "success"
         except BaseException as e:
             result.status = "failed"

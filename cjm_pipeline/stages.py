@@ -16,7 +16,7 @@ The tables (rebuilt on every run, never SQL text):
 * ``cfg_rule_conditions(rule_id, cond_key, property_name, match_kind, pattern)``
 * ``cfg_stage_kpis(stage, stage_order, kpi, target, unit)``: the stages' KPI targets, one row
   per stage and KPI; ``unit`` is ``ratio`` (a fraction) or ``seconds`` (durations parsed).
-* ``cfg_breakdowns(breakdown, property_name)``: the funnel breakdowns in configuration order;
+* (``cfg_funnel_steps`` and ``cfg_breakdowns`` come from :func:`cjm_pipeline.funnel.funnel_tables`);
   ``property_name`` is the name after ``properties.``, else null.
 """
 
@@ -57,7 +57,4 @@ def stage_tables(cfg: PipelineConfig) -> dict[str, pd.DataFrame]:
         "cfg_rule_conditions": pd.DataFrame(conds, columns=["rule_id", "cond_key", "property_name", "match_kind", "pattern"]),
         "cfg_stage_kpis": pd.DataFrame(kpis, columns=["stage", "stage_order", "kpi", "target", "unit"]).astype(
             {"stage": "string", "stage_order": "int64", "kpi": "string", "target": "float64", "unit": "string"}),
-        "cfg_breakdowns": pd.DataFrame(
-            [(b, b[len(PROPERTY_PREFIX):] if b.startswith(PROPERTY_PREFIX) else None) for b in cfg.funnel.breakdowns],
-            columns=["breakdown", "property_name"]).astype({"breakdown": "string", "property_name": "string"}),
     }

@@ -75,6 +75,22 @@ class Warehouse:
             recompute_funnel(con, window=window or stored.window, mode=mode or stored.mode, base=stored)
             return db.read_table(con, "funnel", order_by=("step",))
 
+    def named_funnel(self, name: str, table: str = "funnel") -> pd.DataFrame:
+        """A table of one of the config's ``funnels:`` (schema ``funnel_<name>``), e.g. ``funnel`` or
+        ``funnel_trends``."""
+        from .pipeline import named_funnel_schema
+        schema, table = named_funnel_schema(name), db.check_table_name(table)
+        with self.connect() as con:
+            found = db.scalar(con, "select count(*) from duckdb_tables() where database_name = 'wh' "
+                                   "and schema_name = $s and table_name = $t", {"s": schema, "t": table})
+            if not found:
+                raise WarehouseError(f"the warehouse has no table {schema}.{table}; is '{name}' in the config's funnels:?")
+            cols = [d[0] for d in con.execute(f"select * from wh.{schema}.{table} limit 0").description]
+            order = [db.quote_ident(c) for c in ("period_start", "breakdown", "value", "customer_id", "step",
+                                                 "bin_index", "stage_order", "kpi", "barrier_kind", "rank")
+                     if c in cols]
+            return db.query(con, f"select * from wh.{schema}.{table}" + (f" order by {', '.join(order)}" if order else ""))
+
     def transitions(self) -> pd.DataFrame:
         """The stage transition matrix, with (start) and (end) rows."""
         return self._read("transitions", ("from_order", "to_order", "from_stage", "to_stage"))
@@ -112,7 +128,7 @@ class Warehouse:
         """The funnel settings (window, mode, entry range, breakdowns) the last run published."""
         if not db.table_exists(con, "_cjm_outputs"):
             return FunnelConfig()
-        meta = db.scalar(con, "select metadata from _cjm_outputs where table_name = 'funnel' "
+        meta = db.scalar(con, "select metadata from _cjm_outputs where table_name = 'funnel' and kind = 'run' "
                               "order by written_at desc limit 1")
         if not meta:
             return FunnelConfig()

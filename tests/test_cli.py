@@ -213,3 +213,67 @@ def test_python_funnel_recompute_keeps_the_published_settings(tmp_path):
     same_window = wh.funnel(window=cfg["funnel"]["window"])  # recomputed with the stored entry range
     assert same_window["customers"].tolist() == published["customers"].tolist()
     assert wh.funnel(window="1h")["customers"].iloc[0] == published["customers"].iloc[0]
+
+
+def test_named_funnels_are_built_beside_the_main_one(tmp_path):
+    from conftest import sample_config_in
+    import cjm_pipeline
+    path = sample_config_in(tmp_path)
+    cfg = yaml.safe_load(path.read_text())
+    cfg["funnels"] = [
+        {"name": "checkout", "from_stage": "checkout", "to_stage": "purchase", "window": "7d"},
+        {"name": "strict_short", "mode": "strict", "window": "1d", "to_stage": "checkout"},
+    ]
+    path.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
+    result = CliRunner().invoke(main, ["run", "-c", str(path)])
+    assert result.exit_code == 0, result.output
+    wh = cjm_pipeline.open(cfg["warehouse"])
+    main_funnel = wh.funnel().set_index("stage")
+    checkout = wh.named_funnel("checkout")
+    assert checkout["stage"].tolist() == ["checkout", "purchase"]
+    assert checkout["customers"].iloc[0] == main_funnel.loc["checkout", "reached_any_order"]
+    short = wh.named_funnel("strict_short")
+    assert short["stage"].tolist() == ["awareness", "interest", "consideration", "checkout"]
+    assert (short["customers"].to_numpy() <= main_funnel["customers"].to_numpy()[:4]).all()
+    out = tmp_path / "out" / "funnels"
+    assert (out / "checkout" / "funnel.csv").exists() and (out / "strict_short" / "funnel_trends.csv").exists()
+    meta = json.loads((out / "checkout" / "funnel.meta.json").read_text())
+    assert meta["funnel_stages"] == ["checkout", "purchase"] and meta["window"] == "7d"
+    # the main funnel's published settings are still the ones recomputations use
+    assert wh.funnel(window=cfg["funnel"]["window"])["customers"].tolist() == wh.funnel()["customers"].tolist()
+    with pytest.raises(cjm_pipeline.WarehouseError, match="no table funnel_nope.funnel"):
+        wh.named_funnel("nope")
+
+
+def test_named_funnel_config_errors():
+    from cjm_pipeline.config import config_from_dict
+    from cjm_pipeline.errors import ConfigError
+    base = yaml.safe_load((ROOT / "configs" / "sample.yaml").read_text(encoding="utf-8"))
+    base["funnels"] = [{"name": "Bad Name"}, {"name": "x", "to_stage": "purchse", "mode": "strickt"}, {"name": "x"}]
+    with pytest.raises(ConfigError) as e:
+        config_from_dict(base)
+    text = str(e.value)
+    assert "funnels[0].name: 'Bad Name' must be lower-case letters" in text
+    assert "funnels[1].to_stage: unknown stage 'purchse'; did you mean 'purchase'?" in text
+    assert "funnels[1].mode: unknown mode 'strickt'; did you mean 'strict'?" in text
+    assert "funnels[2].name: duplicate funnel name 'x'" in text
+
+
+def test_funnel_command_recomputes_a_named_funnel(tmp_path):
+    from conftest import sample_config_in
+    path = sample_config_in(tmp_path)
+    cfg = yaml.safe_load(path.read_text())
+    cfg["funnels"] = [{"name": "checkout", "from_stage": "checkout", "to_stage": "purchase", "window": "7d"}]
+    path.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
+    assert CliRunner().invoke(main, ["run", "-c", str(path), "-q"]).exit_code == 0
+    out = tmp_path / "checkout_1h.csv"
+    result = CliRunner().invoke(main, ["funnel", "-c", str(path), "--funnel", "checkout", "--window", "1h",
+                                       "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    narrow = pd.read_csv(out)
+    published = pd.read_csv(tmp_path / "out" / "funnels" / "checkout" / "funnel.csv")
+    assert narrow["stage"].tolist() == ["checkout", "purchase"]
+    assert narrow["customers"].iloc[0] == published["customers"].iloc[0]
+    assert narrow["customers"].iloc[1] <= published["customers"].iloc[1]
+    bad = CliRunner().invoke(main, ["funnel", "-c", str(path), "--funnel", "chekout"])
+    assert bad.exit_code == 1 and "no funnel named 'chekout'" in bad.output and "checkout" in bad.output
