@@ -41,7 +41,7 @@ def test_sql_reads_only_declared_inputs(step):
     assert set(step.inputs) <= tables | ctes, f"{step.name} declares unused inputs {sorted(set(step.inputs) - tables)}"
 
 
-TIE_BREAKERS = ("event_id", "pos", "visit_index", "step", "anchor_pos", "anchor_visit", "_row", "rule_id", "stage_path", "attempt")
+TIE_BREAKERS = ("event_id", "pos", "visit_index", "step", "anchor_pos", "anchor_visit", "_row", "rule_id", "stage_path", "attempt", "day")
 ORDER_SENSITIVE = ("row_number", "rank", "dense_rank", "lag", "lead", "first_value", "last_value", "nth_value", "sum", "count")
 
 

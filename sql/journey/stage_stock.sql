@@ -46,14 +46,11 @@ net as (
         d.day,
         s.stage_order,
         s.stage,
-        -- pos: the day's number in the range, unique within a stage, so the running sum is exact
-        d.day - b.first_day as pos,
         coalesce(sum(x.delta), 0) as net_change
     from days as d
-    cross join bounds as b
     cross join stages as s
     left join deltas as x on x.day = d.day and x.stage = s.stage
-    group by d.day, s.stage_order, s.stage, b.first_day
+    group by d.day, s.stage_order, s.stage
 )
 
 select
@@ -61,7 +58,7 @@ select
     stage_order,
     stage,
     cast(sum(net_change) over (
-        partition by stage order by pos
+        partition by stage order by day
         rows between unbounded preceding and current row
     ) as bigint) as customers
 from net
