@@ -109,6 +109,8 @@ def run(config_path: str, until: str | None, full_refresh: bool, quiet: bool) ->
     click.echo(f"  warehouse: {cfg.warehouse_path}")
     if result.exports:
         click.echo(f"  outputs: {cfg.output_dir}/ ({', '.join(Path(p).name for p in result.exports)})")
+    for warning in result.warnings:
+        click.echo(f"  warning: {warning}")
     if t["rows_quarantined"]:
         click.echo(f"  {t['rows_quarantined']} row(s) quarantined: see quarantine.csv or the `quarantine` table")
 

@@ -140,6 +140,7 @@ class RunResult:
     steps: list[StepResult] = field(default_factory=list)
     accounting: pd.DataFrame | None = None
     exports: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
@@ -246,7 +247,8 @@ def run(cfg: PipelineConfig, *, until: str | None = None, full_refresh: bool = F
     try:
         db.execute(con, _RUNS_DDL)
         try:
-            result.loads = ingest.ingest_all(con, cfg, result.run_id, full_refresh=full_refresh, log=log)
+            result.loads = ingest.ingest_all(con, cfg, result.run_id, full_refresh=full_refresh, log=log,
+                                             warn=lambda m: (result.warnings.append(m), log("warning: " + m)))
             write_config_tables(con, cfg)
             result.steps = run_steps(con, cfg, steps, on_step=on_step,
                                      on_done=lambda r: log(f"step {r.step}: {r.rows} rows in {r.seconds:.2f} s"))

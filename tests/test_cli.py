@@ -277,3 +277,22 @@ def test_funnel_command_recomputes_a_named_funnel(tmp_path):
     assert narrow["customers"].iloc[1] <= published["customers"].iloc[1]
     bad = CliRunner().invoke(main, ["funnel", "-c", str(path), "--funnel", "chekout"])
     assert bad.exit_code == 1 and "no funnel named 'chekout'" in bad.output and "checkout" in bad.output
+
+
+def test_changed_read_settings_warn_that_loaded_files_are_not_re_read(tmp_path):
+    (tmp_path / "events.csv").write_text("ts,type,anonymous_id\n2025-01-01 10:00,a,c1\n", encoding="utf-8")
+    cfg = {"warehouse": "w.duckdb", "output": {"dir": "out"},
+           "sources": [{"name": "shop", "format": "generic_events", "path": "events.csv",
+                        "columns": {"ts": "event_time", "type": "event_type"}}],
+           "stages": [{"name": "a", "rules": [{"event_type": "a"}]}, {"name": "b", "rules": [{"event_type": "b"}]}]}
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    first = CliRunner().invoke(main, ["run", "-c", str(path)])
+    assert first.exit_code == 0 and "warning" not in first.output
+    cfg["sources"][0]["delimiter"] = ","
+    path.write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    second = CliRunner().invoke(main, ["run", "-c", str(path)])
+    assert second.exit_code == 0
+    assert "warning: source 'shop': 1 file(s) were loaded with other" in second.output and "--full-refresh" in second.output
+    third = CliRunner().invoke(main, ["run", "-c", str(path), "--full-refresh"])
+    assert third.exit_code == 0 and "warning" not in third.output

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import glob as globlib
 import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,7 +37,8 @@ create table if not exists _cjm_loads (
     size_bytes bigint,
     rows_read bigint,
     rows_rejected bigint,
-    loaded_at timestamp
+    loaded_at timestamp,
+    read_settings varchar
 )
 """
 
@@ -85,15 +87,30 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
+def read_settings(src: SourceConfig) -> str:
+    """The source settings that decide how a file's rows are read; a change means re-reading.
+
+    >>> read_settings(SourceConfig("s", "generic_events", "x.csv", columns={"ts": "event_time"}))
+    '{"columns": {"ts": "event_time"}, "delimiter": "auto", "encoding": "auto", "format": "generic_events"}'
+    """
+    return json.dumps({"columns": dict(sorted(src.columns.items())), "delimiter": src.delimiter,
+                       "encoding": src.encoding, "format": src.format}, ensure_ascii=False, sort_keys=True)
+
+
 def ingest_all(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, run_id: str, *, full_refresh: bool = False,
-               log=lambda msg: None) -> list[FileLoad]:
-    """Load every new file of every source; return what happened to each file."""
+               log=lambda msg: None, warn=lambda msg: None) -> list[FileLoad]:
+    """Load every new file of every source; return what happened to each file.
+
+    ``warn`` hears about files loaded earlier with other read settings (they are not re-read).
+    """
     # find every file first: a source with no files fails the run before anything is dropped
     plan = [(src, f) for src in cfg.sources for f in discover(cfg, src)]
     if full_refresh:
         for table in ("raw_events", "raw_rejects", "_cjm_loads"):
             db.execute(con, f"drop table if exists {table}")
     ensure_tables(con)
+    # warehouses from before read_settings was recorded: add the column (null = unknown settings)
+    db.execute(con, "alter table _cjm_loads add column if not exists read_settings varchar")
     next_id = (db.scalar(con, "select max(load_id) from _cjm_loads") or 0) + 1
     results = []
     for src, file in plan:
@@ -107,10 +124,10 @@ def ingest_all(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, run_id: str,
         db.execute(con, "begin transaction")
         try:
             read, rejected = READERS[src.format](con, cfg, src, file, next_id)
-            db.execute(con, "insert into _cjm_loads values ($id, $run, $s, $f, $h, $size, $n, $r, $at)", {
+            db.execute(con, "insert into _cjm_loads values ($id, $run, $s, $f, $h, $size, $n, $r, $at, $settings)", {
                 "id": next_id, "run": run_id, "s": src.name, "f": str(file), "h": digest,
                 "size": file.stat().st_size, "n": read, "r": rejected,
-                "at": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
+                "at": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), "settings": read_settings(src),
             })
             db.execute(con, "commit")
         except BaseException:
@@ -119,4 +136,10 @@ def ingest_all(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, run_id: str,
         results.append(FileLoad(src.name, str(file), "loaded", read, rejected))
         log(f"{src.name}: {file}: {read} rows read" + (f", {rejected} unreadable rows kept in quarantine" if rejected else ""))
         next_id += 1
+    for src in cfg.sources:
+        stale = db.scalar(con, "select count(*) from _cjm_loads where source = $s and read_settings <> $settings",
+                          {"s": src.name, "settings": read_settings(src)})
+        if stale:
+            warn(f"source '{src.name}': {stale} file(s) were loaded with other columns/encoding/delimiter "
+                 "settings and are not re-read; run with --full-refresh to read them again with the current ones")
     return results
