@@ -168,7 +168,7 @@ def write_table_command(config_path: str, table: str, order_by: tuple[str, ...],
             for name, frame in funnel_tables(cfg, cfg.funnel).items():
                 db.write_table(con, name, frame)
         if mode or window or funnel_name or table == "funnel":
-            recompute_funnel(con, window=cfg.funnel.window, mode=cfg.funnel.mode, where="--", base=cfg.funnel)
+            recompute_funnel(con, cfg.funnel, where="--")
         frame = db.read_table(con, table, order_by=order_by)
         path = Path(out_path) if out_path else cfg.output_dir / f"{table}.{cfg.output.format}"
         export.write_output(con, cfg, table, path, order_by)

@@ -434,14 +434,13 @@ def check_funnel(funnel: FunnelConfig, where: str = "funnel.") -> list[str]:
             problems.append(f"{where}window: must be longer than zero")
     except ValueError as e:
         problems.append(f"{where}window: {e}")
-    for key in ("entry_from", "entry_to"):
+    bounds = {}
+    for key, end in (("entry_from", False), ("entry_to", True)):
         try:
-            _as_datetime(getattr(funnel, key), end=False)
+            bounds[key] = _as_datetime(getattr(funnel, key), end=end)
         except (ValueError, TypeError):
             problems.append(f"{where}{key}: {getattr(funnel, key)!r} is not a date; write e.g. '2025-01-31' or '2025-01-31 18:00'")
-    lo, hi = (None, None)
-    if not any(p.startswith((f"{where}entry_from", f"{where}entry_to")) for p in problems):
-        lo, hi = funnel.entry_bounds()
+    lo, hi = bounds.get("entry_from"), bounds.get("entry_to")
     if lo and hi and lo >= hi:
         problems.append(f"{where}entry_to: the entry range is empty ({funnel.entry_from} .. {funnel.entry_to})")
     for b in funnel.breakdowns:

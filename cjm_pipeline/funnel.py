@@ -36,8 +36,6 @@ Query intuition
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import duckdb
 import pandas as pd
 
@@ -46,15 +44,12 @@ from .errors import ConfigError
 from .steps import StepResult
 
 
-def recompute_funnel(con: duckdb.DuckDBPyConnection, *, window: str, mode: str = "ordered",
-                     where: str = "", base: FunnelConfig | None = None) -> list[StepResult]:
-    """Rebuild the funnel tables on ``con`` from its ``classified_events`` with another window or mode.
+def recompute_funnel(con: duckdb.DuckDBPyConnection, funnel: FunnelConfig, *, where: str = "") -> list[StepResult]:
+    """Rebuild the funnel tables on ``con`` from its ``classified_events`` with these funnel settings.
 
-    ``base`` gives the other funnel settings (entry range, breakdowns); ``where`` prefixes
-    option names in errors (``--`` for the CLI).
+    ``where`` prefixes option names in errors (``--`` for the CLI).
     """
     from .pipeline import FUNNEL_STEPS, STEPS, funnel_params, run_steps
-    funnel = replace(base or FunnelConfig(), mode=mode, window=window)
     problems = check_funnel(funnel, where=where)
     if problems:
         raise ConfigError("funnel options", problems)

@@ -24,7 +24,7 @@ import pandas as pd
 from . import __version__, db, export, ingest
 from .config import FUNNEL_MODES, FunnelConfig, NamedFunnelConfig, PipelineConfig
 from .errors import CjmError, StepError
-from .funnel import funnel_tables
+from .funnel import funnel_tables, recompute_funnel
 from .stages import stage_tables
 from .steps import Step, StepResult
 
@@ -211,8 +211,7 @@ def build_named_funnel(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, name
     try:
         for table, frame in funnel_tables(cfg, named).items():
             db.write_table(con, table, frame)
-        results = [replace(r, step=f"{schema}.{r.step}") for r in
-                   run_steps(con, cfg, tuple(s for s in STEPS if s.name in FUNNEL_STEPS), params=funnel_params(named))]
+        results = [replace(r, step=f"{schema}.{r.step}") for r in recompute_funnel(con, named)]
         if export_outputs:
             named_cfg = replace(cfg, funnel=named)
             export.export_all(con, named_cfg, kind=f"funnel:{named.name}", run_id=run_id,

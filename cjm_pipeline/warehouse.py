@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -72,7 +73,7 @@ class Warehouse:
             return self._read("funnel", ("step",))
         with self.connect() as con:
             stored = self._stored_funnel(con)
-            recompute_funnel(con, window=window or stored.window, mode=mode or stored.mode, base=stored)
+            recompute_funnel(con, replace(stored, window=window or stored.window, mode=mode or stored.mode))
             return db.read_table(con, "funnel", order_by=("step",))
 
     def named_funnel(self, name: str, table: str = "funnel") -> pd.DataFrame:
