@@ -54,7 +54,15 @@ RULE_COLUMNS = (
 )
 PROPERTY_PREFIX = "properties."
 
-SOURCE_FORMATS = ("generic_events",)
+#: Source formats; the ingest registry (``cjm_pipeline.ingest.formats``) adds its own.
+BUILTIN_FORMATS = ("generic_events",)
+
+
+def source_formats() -> dict[str, dict[str, Any]]:
+    """Every format name with its options and defaults (``generic_events`` has none)."""
+    from .ingest.formats import registry  # late import: ingest imports this module
+
+    return {"generic_events": {}, **{name: dict(fmt.options) for name, fmt in registry().items()}}
 FUNNEL_MODES = ("ordered", "strict", "furthest")
 BREAKDOWNS = ("first_channel", "last_channel", "entry_source", "cohort")
 PERIODS = ("day", "week", "month")
@@ -95,6 +103,10 @@ class SourceConfig:
     """``auto`` sniffs among ``,`` ``;`` tab and ``|``."""
     timezone: str | None = None
     """Time zone of naive timestamps in this source; default: the config's ``timezone``."""
+    phone_region: str = "RU"
+    """Region of phone numbers written without a country code (``8 916 ...``): an ISO code."""
+    options: dict[str, Any] = field(default_factory=dict)
+    """Format-specific settings (``cjm formats`` lists each format's options and defaults)."""
 
 
 @dataclass(frozen=True)
@@ -358,9 +370,21 @@ def _check(cfg: PipelineConfig) -> list[str]:
         elif src.name in seen_sources:
             problems.append(f"{where}.name: duplicate source name '{src.name}'")
         seen_sources.add(src.name)
-        if src.format not in SOURCE_FORMATS:
-            problems.append(f"{where}.format: unknown format {src.format!r}{_suggest(src.format, SOURCE_FORMATS)}"
-                            f" (valid formats: {', '.join(SOURCE_FORMATS)})")
+        formats = source_formats()
+        if src.format not in formats:
+            problems.append(f"{where}.format: unknown format {src.format!r}{_suggest(src.format, formats)}"
+                            f" (valid formats: {', '.join(formats)})")
+        else:
+            valid = formats[src.format]
+            for key in src.options:
+                if key not in valid:
+                    problems.append(f"{where}.options.{key}: unknown option for format '{src.format}'"
+                                    f"{_suggest(str(key), valid)}"
+                                    f" (valid options: {', '.join(valid) if valid else 'none'})")
+        import phonenumbers
+        if src.phone_region not in phonenumbers.SUPPORTED_REGIONS:
+            problems.append(f"{where}.phone_region: {src.phone_region!r} is not a region code"
+                            f"{_suggest(str(src.phone_region).upper(), sorted(phonenumbers.SUPPORTED_REGIONS))} (e.g. RU, KZ, BY)")
         if src.timezone is not None:
             problems += _check_timezone(src.timezone, f"{where}.timezone")
         for header, target in src.columns.items():

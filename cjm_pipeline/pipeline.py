@@ -30,19 +30,23 @@ from .steps import Step, StepResult
 
 #: Tables the steps read that no step builds: the raw layer and the config tables.
 SOURCE_TABLES = (
-    "raw_events", "raw_rejects", "_cjm_loads",
-    "cfg_sources", "cfg_null_tokens", "cfg_stages", "cfg_stage_rules", "cfg_rule_conditions", "cfg_funnel_steps",
+    "raw_events", "raw_rejects", "raw_reference", "_cjm_loads",
+    "cfg_sources", "cfg_null_tokens", "cfg_reference_lookups", "cfg_stages", "cfg_stage_rules", "cfg_rule_conditions", "cfg_funnel_steps",
     "cfg_stage_kpis", "cfg_breakdowns",
 )
 
 STEPS: tuple[Step, ...] = (
-    Step("stg_events", "staging", ("raw_events", "cfg_sources", "cfg_null_tokens"),
+    Step("hit_visits", "staging", ("raw_events", "cfg_sources"), grain=("watch_id",),
+         doc="Metrica hits with their visit and its traffic attribution"),
+    Step("stg_events", "staging", ("raw_events", "cfg_sources", "cfg_null_tokens", "hit_visits", "raw_reference",
+                                   "cfg_reference_lookups"),
          doc="raw rows typed and checked; reject_reason for unusable ones"),
     Step("events", "events", ("stg_events", "cfg_sources"), grain=("event_id",),
          doc="unified events, duplicates removed"),
     Step("quarantine", "events", ("raw_rejects", "stg_events", "cfg_sources"),
          doc="input rows that could not be loaded, with the reason"),
-    Step("source_accounting", "events", ("_cjm_loads", "stg_events", "events", "quarantine", "cfg_sources"),
+    Step("source_accounting", "events", ("_cjm_loads", "stg_events", "events", "quarantine", "raw_reference",
+                                         "cfg_sources"),
          grain=("source",), doc="rows in = loaded + duplicate + quarantined, per source"),
     Step("event_identifiers", "identity", ("events",), grain=("event_id", "identifier"),
          doc="identifiers each event carries"),
@@ -104,6 +108,14 @@ FUNNEL_STEPS = ("funnel_attempts", "funnel_customer_steps", "funnel", "funnel_br
 TOP_PATHS = 50
 
 #: Values that mean "no identifier" in an identifier column (compared after trim + lower-case).
+#: Dictionaries format parsers load into raw_reference, and how events find their entries:
+#: (reference kind, event property holding the key, second key property or None, property to fill).
+REFERENCE_LOOKUPS = (
+    ("amocrm_status", "pipeline_id", "stage_id", "stage_name"),
+    ("amocrm_pipeline", "pipeline_id", None, "pipeline_name"),
+    ("bitrix24_stage", "stage_id", None, "stage_name"),
+)
+
 NULL_TOKENS = ("", "null", "none", "nil", "undefined", "nan", "n/a", "na", "-", "0", "(null)", "#n/a")
 
 _RUNS_DDL = """
@@ -168,12 +180,15 @@ def funnel_params(funnel: FunnelConfig) -> dict[str, Any]:
 
 def write_config_tables(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig) -> None:
     """The config as tables: sources, null tokens, stages, rules, funnel steps."""
+    formats = ingest.registry()
     sources = pd.DataFrame(
-        [(s.name, s.format, s.format if s.format != "generic_events" else "generic", s.timezone or cfg.timezone)
+        [(s.name, s.format, formats[s.format].system if s.format in formats else "generic", s.timezone or cfg.timezone)
          for s in cfg.sources],
         columns=["source", "format", "source_system", "timezone"],
     )
     db.write_table(con, "cfg_sources", sources)
+    db.write_table(con, "cfg_reference_lookups", pd.DataFrame(
+        REFERENCE_LOOKUPS, columns=["kind", "key1", "key2", "target"]).astype("string"))
     db.write_table(con, "cfg_null_tokens", pd.DataFrame({"token": list(NULL_TOKENS)}))
     for name, frame in stage_tables(cfg).items():
         db.write_table(con, name, frame)

@@ -30,8 +30,9 @@ create or replace table events (
     event_id varchar, event_ts timestamp, source varchar, source_system varchar, event_type varchar,
     channel varchar, utm_source varchar, utm_medium varchar, utm_campaign varchar, url varchar,
     revenue double, customer_key varchar, anonymous_id varchar, user_id varchar, client_id varchar,
-    email varchar, phone varchar, crm_contact_id varchar, properties map(varchar, varchar),
-    _load_id bigint, _file varchar, _row bigint
+    email varchar, phone varchar, crm_contact_id varchar,
+    identifiers struct(id_type varchar, id_value varchar, raw varchar)[], properties map(varchar, varchar),
+    updated_ts timestamp, _load_id bigint, _file varchar, _row bigint
 )
 """
 
@@ -149,6 +150,6 @@ def journeys_for(journeys: dict[str, list[tuple]], stages: list[str] | None = No
     pipeline.write_config_tables(con, cfg)
     first = pipeline.STEP_NAMES.index("event_identifiers")
     pipeline.run_steps(con, cfg, pipeline.STEPS[first:])
-    names = dict(db.execute(con, "select customer_id, substr(identifier, 10) from identity_map "
-                                 "where identifier like 'customer:%'"))
+    names = dict(db.execute(con, "select customer_id, substr(identifier, 13) from identity_map "
+                                 "where identifier like 'customer_id:%'"))
     return JourneyResult(con, {k: v for k, v in names.items()})

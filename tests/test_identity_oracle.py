@@ -2,7 +2,7 @@
 
 Definition (SEMANTICS.md, "Objects"): a customer is a connected component of identifiers,
 where every identifier of one record is linked to every other identifier of that record.
-Identifiers are namespaced by kind (``email:...``, ``phone:...``, ``anonymous:...``), so the
+Identifiers are namespaced by kind (``email:...``, ``phone:...``, ``anonymous_id:...``), so the
 same text in two identifier columns is two different identifiers. ``customer_id`` is opaque
 (no raw PII) and stable across runs unless a merge or split happens.
 
@@ -34,10 +34,10 @@ N_SEEDS = 50
 
 #: events column -> identifier namespace
 ID_COLUMNS = {
-    "customer_key": "customer",
-    "anonymous_id": "anonymous",
-    "user_id": "user",
-    "client_id": "client",
+    "customer_key": "customer_id",
+    "anonymous_id": "anonymous_id",
+    "user_id": "user_id",
+    "client_id": "client_id",
     "email": "email",
     "phone": "phone",
     "crm_contact_id": "crm_contact",
@@ -256,9 +256,9 @@ def test_oracle_hand_example():
     rows = [{"email": "a@x.ru", "anonymous_id": "c1"}, {"anonymous_id": "c1", "phone": "+79990000001"},
             {"client_id": "c1"}, {"phone": "+79990000002"}, {"user_id": "u1", "crm_contact_id": "7"}]
     assert oracle_partition(rows) == {
-        frozenset({"email:a@x.ru", "anonymous:c1", "phone:+79990000001"}),
-        frozenset({"client:c1"}), frozenset({"phone:+79990000002"}),
-        frozenset({"user:u1", "crm_contact:7"}),
+        frozenset({"email:a@x.ru", "anonymous_id:c1", "phone:+79990000001"}),
+        frozenset({"client_id:c1"}), frozenset({"phone:+79990000002"}),
+        frozenset({"user_id:u1", "crm_contact:7"}),
     }
     assert sql_partition(run_identity(rows)) == oracle_partition(rows)
 

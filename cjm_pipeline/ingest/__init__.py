@@ -26,6 +26,8 @@ from .. import db
 from ..config import PipelineConfig, SourceConfig
 from ..errors import InputDataError
 from . import generic
+from .formats import Fetched, Format, registry
+from .records import RAW_REFERENCE_DDL, write_records
 
 _LOADS_DDL = """
 create table if not exists _cjm_loads (
@@ -42,10 +44,7 @@ create table if not exists _cjm_loads (
 )
 """
 
-#: Readers by source format: each appends a file's rows to raw_events / raw_rejects.
-READERS = {"generic_events": generic.load_file}
-
-#: File name endings a folder source picks up.
+#: File name endings a folder source of generic events picks up.
 DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq", ".csv.gz", ".tsv.gz")
 
 
@@ -62,14 +61,19 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create the raw and bookkeeping tables if this warehouse is new."""
     db.execute(con, _LOADS_DDL)
     db.execute(con, generic.RAW_EVENTS_DDL)
+    for column, type_ in generic.RAW_EVENTS_ADDED:  # warehouses made by an older version
+        db.execute(con, f"alter table raw_events add column if not exists {column} {type_}")
     db.execute(con, generic.RAW_REJECTS_DDL)
+    db.execute(con, RAW_REFERENCE_DDL)
 
 
 def discover(cfg: PipelineConfig, src: SourceConfig) -> list[Path]:
     """The files of a source, sorted; an error if there are none."""
     path = cfg.resolve(src.path)
+    fmt = registry().get(src.format)
+    suffixes = fmt.suffixes if fmt else DATA_SUFFIXES
     if path.is_dir():
-        files = [p for p in path.rglob("*") if p.is_file() and p.name.lower().endswith(DATA_SUFFIXES)]
+        files = [p for p in path.rglob("*") if p.is_file() and p.name.lower().endswith(suffixes)]
     elif any(ch in src.path for ch in "*?["):
         files = [Path(p) for p in globlib.glob(str(path), recursive=True) if Path(p).is_file()]
     else:
@@ -93,8 +97,24 @@ def read_settings(src: SourceConfig) -> str:
     >>> read_settings(SourceConfig("s", "generic_events", "x.csv", columns={"ts": "event_time"}))
     '{"columns": {"ts": "event_time"}, "delimiter": "auto", "encoding": "auto", "format": "generic_events"}'
     """
-    return json.dumps({"columns": dict(sorted(src.columns.items())), "delimiter": src.delimiter,
-                       "encoding": src.encoding, "format": src.format}, ensure_ascii=False, sort_keys=True)
+    settings = {"columns": dict(sorted(src.columns.items())), "delimiter": src.delimiter,
+                "encoding": src.encoding, "format": src.format}
+    if src.format != "generic_events":  # settings the format parsers read (kept out for old warehouses' sake)
+        settings.update(options=src.options, phone_region=src.phone_region)
+    return json.dumps(settings, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def _read(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, src: SourceConfig, fmt: Format | None,
+          item: Path | Fetched, load_id: int) -> tuple[int, int]:
+    """Append one file's (or one fetch's) records; return (records read, records rejected)."""
+    if fmt is None:  # generic_events: the streaming CSV/Parquet reader
+        return generic.load_file(con, cfg, src, item, load_id)
+    if isinstance(item, Fetched):
+        records = iter(item.records)
+    else:
+        records = fmt.parse(item, src)
+    return write_records(con, records, load_id=load_id, source=src.name, file=item.label if isinstance(item, Fetched)
+                         else item, region=src.phone_region)
 
 
 def ingest_all(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, run_id: str, *, full_refresh: bool = False,
@@ -103,38 +123,48 @@ def ingest_all(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, run_id: str,
 
     ``warn`` hears about files loaded earlier with other read settings (they are not re-read).
     """
-    # find every file first: a source with no files fails the run before anything is dropped
-    plan = [(src, f) for src in cfg.sources for f in discover(cfg, src)]
+    formats = registry()
+    # find every file first: a source with no files fails the run before anything is dropped;
+    # a non-file source (a database query) is fetched here too, before anything changes
+    plan: list[tuple[SourceConfig, Path | Fetched]] = []
+    for src in cfg.sources:
+        fmt = formats.get(src.format)
+        if fmt is not None and fmt.fetch is not None:
+            plan.append((src, fmt.fetch(cfg, src)))
+        else:
+            plan.extend((src, f) for f in discover(cfg, src))
     if full_refresh:
-        for table in ("raw_events", "raw_rejects", "_cjm_loads"):
+        for table in ("raw_events", "raw_rejects", "raw_reference", "_cjm_loads"):
             db.execute(con, f"drop table if exists {table}")
     ensure_tables(con)
     # warehouses from before read_settings was recorded: add the column (null = unknown settings)
     db.execute(con, "alter table _cjm_loads add column if not exists read_settings varchar")
     next_id = (db.scalar(con, "select max(load_id) from _cjm_loads") or 0) + 1
     results = []
-    for src, file in plan:
-        digest = sha256_of(file)
+    for src, item in plan:
+        fetched = item if isinstance(item, Fetched) else None
+        label = fetched.label if fetched else str(item)
+        digest = fetched.sha256 if fetched else sha256_of(item)
         seen = db.scalar(con, "select count(*) from _cjm_loads where source = $s and sha256 = $h",
                          {"s": src.name, "h": digest})
         if seen:
-            results.append(FileLoad(src.name, str(file), "skipped"))
-            log(f"{src.name}: {file} already loaded (same sha256), skipped")
+            results.append(FileLoad(src.name, label, "skipped"))
+            log(f"{src.name}: {label} already loaded (same sha256), skipped")
             continue
         db.execute(con, "begin transaction")
         try:
-            read, rejected = READERS[src.format](con, cfg, src, file, next_id)
+            read, rejected = _read(con, cfg, src, formats.get(src.format), item, next_id)
             db.execute(con, "insert into _cjm_loads values ($id, $run, $s, $f, $h, $size, $n, $r, $at, $settings)", {
-                "id": next_id, "run": run_id, "s": src.name, "f": str(file), "h": digest,
-                "size": file.stat().st_size, "n": read, "r": rejected,
+                "id": next_id, "run": run_id, "s": src.name, "f": label, "h": digest,
+                "size": None if fetched else item.stat().st_size, "n": read, "r": rejected,
                 "at": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), "settings": read_settings(src),
             })
             db.execute(con, "commit")
         except BaseException:
             db.execute(con, "rollback")
             raise
-        results.append(FileLoad(src.name, str(file), "loaded", read, rejected))
-        log(f"{src.name}: {file}: {read} rows read" + (f", {rejected} unreadable rows kept in quarantine" if rejected else ""))
+        results.append(FileLoad(src.name, label, "loaded", read, rejected))
+        log(f"{src.name}: {label}: {read} rows read" + (f", {rejected} unreadable rows kept in quarantine" if rejected else ""))
         next_id += 1
     for src in cfg.sources:
         stale = db.scalar(con, "select count(*) from _cjm_loads where source = $s and read_settings <> $settings",

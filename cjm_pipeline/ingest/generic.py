@@ -42,8 +42,15 @@ from .. import db
 from ..config import CANONICAL_COLUMNS, IDENTIFIER_COLUMNS, REQUIRED_COLUMNS, PipelineConfig, SourceConfig
 from ..errors import InputDataError
 
+#: ``identifiers``: (type, cleaned value, raw value) of each identifier a format parser found.
+IDENTIFIERS_TYPE = "struct(id_type varchar, id_value varchar, raw varchar)[]"
+
+#: Columns added after the first release: (name, type), added to older warehouses on load.
+RAW_EVENTS_ADDED = (("_part", "integer"), ("updated_at", "varchar"), ("identifiers", IDENTIFIERS_TYPE))
+
 RAW_EVENTS_DDL = "create table if not exists raw_events (\n    _load_id bigint,\n    _source varchar,\n    _file varchar,\n    _row bigint,\n" + "".join(
-    f"    {c} varchar,\n" for c in CANONICAL_COLUMNS) + "    properties map(varchar, varchar)\n)"
+    f"    {c} varchar,\n" for c in CANONICAL_COLUMNS) + "    properties map(varchar, varchar)" + "".join(
+    f",\n    {c} {t}" for c, t in RAW_EVENTS_ADDED) + "\n)"
 
 RAW_REJECTS_DDL = """
 create table if not exists raw_rejects (

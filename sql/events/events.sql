@@ -1,6 +1,9 @@
 -- events: one row per distinct event (grain: event_id), all sources, times in UTC.
--- A record loaded twice (the same given event_id, or the same content) is kept once:
--- the first by load, file and row; the others are counted as duplicates in source_accounting.
+-- A record loaded more than once (the same given event_id, or the same content) is kept once:
+-- the version with the latest updated_at wins (formats set it from a record's modification
+-- time, so a re-exported deal with a new stage or amount replaces the old one); among equal
+-- versions the first loaded copy stays, so an overlapping re-export changes nothing. The
+-- other copies are counted as duplicates in source_accounting. Records with a rejected event are not loaded at all.
 select
     event_id,
     event_ts,
@@ -20,11 +23,16 @@ select
     email,
     phone,
     crm_contact_id,
+    identifiers,
     properties,
+    updated_ts,
     _load_id,
     _file,
     _row
 from stg_events
 join cfg_sources as s on s.source = stg_events._source
-where reject_reason is null
-qualify row_number() over (partition by event_id order by _load_id, _file, _row) = 1
+where not record_rejected
+qualify row_number() over (
+    partition by event_id
+    order by updated_ts desc nulls last, _load_id, _row, _part nulls first
+) = 1

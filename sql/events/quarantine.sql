@@ -1,5 +1,6 @@
--- quarantine: one row per input row that could not be loaded, with the reason.
--- Rows that could not be split into fields (raw_rejects) and rows the staging step rejected.
+-- quarantine: one row per input record that could not be loaded, with the reason.
+-- Records that could not be read at all (raw_rejects) and records the staging step rejected;
+-- a record with several events (a visit and its goals) is one row, with every reason found.
 select
     _source as source,
     _file as file,
@@ -16,12 +17,15 @@ select
     _source as source,
     _file as file,
     _row as row_number,
-    reject_reason as reason,
-    concat_ws(' | ',
-        'event_time=' || coalesce(event_time_raw, ''),
-        'event_type=' || coalesce(event_type, ''),
-        'revenue=' || coalesce(revenue_raw, '')
-    ) as raw_text,
+    string_agg(distinct reject_reason, '; ' order by reject_reason) as reason,
+    string_agg(
+        concat_ws(' | ',
+            'event_time=' || coalesce(event_time_raw, ''),
+            'event_type=' || coalesce(event_type, ''),
+            'revenue=' || coalesce(revenue_raw, '')
+        ), ' || ' order by _part nulls first
+    ) filter (where reject_reason is not null) as raw_text,
     _load_id
 from stg_events
-where reject_reason is not null
+where record_rejected
+group by _source, _file, _row, _load_id

@@ -4,12 +4,27 @@
 -- prefixed with the source name, so it is stable across reloads of the same record (and of a
 -- re-export with the columns in another order: unified columns are hashed by name, properties by key).
 -- Naive times are read in the source's time zone (cfg_sources.timezone), then stored as UTC.
+-- Format parsers may give several events per input record (_part 0, 1, ...): if one of them is
+-- rejected, the whole record is (record_rejected), so a record is never half loaded.
+-- Format parsers give identifiers as a list (already normalised at ingest); Metrica hits take
+-- their visit's channel and UTMs (hit_visits); stage and pipeline names are looked up in the
+-- dictionaries the parsers loaded (raw_reference, via cfg_reference_lookups).
 with
 
 raw as (
-    select r.*, s.timezone as tz
+    select
+        r.* replace (
+            coalesce(r.channel, hv.channel) as channel,
+            coalesce(r.utm_source, hv.utm_source) as utm_source,
+            coalesce(r.utm_medium, hv.utm_medium) as utm_medium,
+            coalesce(r.utm_campaign, hv.utm_campaign) as utm_campaign
+        ),
+        hv.visit_id as hit_visit_id,
+        s.timezone as tz,
+        list_filter(r.identifiers, lambda i: i.id_value is not null) as ids
     from raw_events as r
     join cfg_sources as s on s.source = r._source
+    left join hit_visits as hv on s.format = 'metrica_hits' and hv.watch_id = r.properties['watch_id']
 ),
 
 cleaned as (
@@ -51,6 +66,15 @@ parsed as (
                     regexp_replace(regexp_replace(t, '\s+([+-]\d{2}(:?\d{2})?)$', '\1'), '\s*[Zz]$', '+00:00')
                     as timestamptz))
         end as ts_parsed,
+        -- a record's version time: epoch digits, a written offset, or naive in the source's zone
+        case
+            when updated_at is null or trim(updated_at) = '' then null
+            when regexp_full_match(trim(updated_at), '\d{9,11}') then timezone('UTC', to_timestamp(cast(trim(updated_at) as double)))
+            when regexp_full_match(trim(updated_at), '\d{12,14}') then epoch_ms(cast(trim(updated_at) as bigint))
+            when regexp_matches(trim(updated_at), '([Zz]|[+-]\d{2}:?\d{2})$')
+                then timezone('UTC', try_cast(regexp_replace(trim(updated_at), '[Zz]$', '+00:00') as timestamptz))
+            else timezone('UTC', timezone(tz, try_cast(trim(updated_at) as timestamp)))
+        end as updated_ts,
         try_cast(replace(revenue_text, ',', '.') as double) as revenue_parsed,
         regexp_replace(phone_text, '[^0-9]', '', 'g') as phone_digits
     from cleaned
@@ -70,13 +94,15 @@ phones as (
             else phone_digits
         end as id_phone
     from parsed
-)
+),
 
+staged as (
 select
     _load_id,
     _source,
     _file,
     _row,
+    _part,
     _source || ':' || coalesce(
         nullif(trim(event_id), ''),
         md5(concat_ws(chr(31),
@@ -89,7 +115,12 @@ select
             -- whose rendering is DuckDB's to change between versions
             array_to_string(list_transform(map_entries(properties),
                 lambda e: concat(e.key, chr(30), coalesce(e.value, '\N'))), chr(29))
-        ))
+        ) || case
+            -- format parsers: their identifiers and the event's place in its record count too
+            when len(identifiers) > 0 or _part > 0 then chr(31) || coalesce(cast(_part as varchar), '') || chr(31)
+                || array_to_string(list_transform(identifiers, lambda i: concat(i.id_type, chr(30), i.raw)), chr(29))
+            else ''
+        end)
     ) as event_id,
     ts_parsed as event_ts,
     event_time as event_time_raw,
@@ -108,6 +139,9 @@ select
     id_email as email,
     id_phone as phone,
     id_crm_contact as crm_contact_id,
+    coalesce(ids, []) as identifiers,
+    hit_visit_id,
+    updated_ts,
     properties,
     case
         when t is null or t = '' then 'event_time: empty'
@@ -115,6 +149,48 @@ select
         when event_type_clean is null then 'event_type: empty'
         when revenue_text is not null and revenue_parsed is null then 'revenue: cannot parse ''' || revenue || ''' as a number'
         when coalesce(id_customer, id_anonymous, id_user, id_client, id_email, id_phone, id_crm_contact) is null
-            then 'identifiers: none of customer_id, anonymous_id, user_id, client_id, email, phone, crm_contact_id has a value'
+            and coalesce(len(ids), 0) = 0
+            then case
+                when len(identifiers) > 0 then 'identifiers: no usable identifier in ' || array_to_string(
+                    list_transform(identifiers, lambda i: i.id_type || '=''' || coalesce(i.raw, '') || ''''), ', ')
+                when _part is not null then 'identifiers: the record carries no customer identifier'
+                else 'identifiers: none of customer_id, anonymous_id, user_id, client_id, email, phone, crm_contact_id has a value'
+            end
     end as reject_reason
 from phones
+),
+
+references_latest as (
+    select _source, kind, key, value
+    from raw_reference
+    qualify row_number() over (partition by _source, kind, key order by _load_id desc, _row desc) = 1
+),
+
+-- names from the parsers' dictionaries, for events that do not carry them yet
+looked_up as (
+    select st._load_id, st._row, st._part,
+        map(list(l.target order by l.target), list(f.value order by l.target)) as extra
+    from staged as st
+    join cfg_reference_lookups as l on st.properties[l.target] is null
+    join references_latest as f
+        on f._source = st._source and f.kind = l.kind
+        and f.key = case when l.key2 is null then st.properties[l.key1]
+                         else st.properties[l.key1] || ':' || st.properties[l.key2] end
+    where st._source in (select _source from references_latest)
+    group by st._load_id, st._row, st._part
+),
+
+rejected_records as (
+    select distinct _load_id, _row
+    from staged
+    where reject_reason is not null and _part is not null
+)
+
+select
+    st.* replace (
+        case when lu.extra is null then st.properties else map_concat(st.properties, lu.extra) end as properties
+    ),
+    st.reject_reason is not null or rr._row is not null as record_rejected
+from staged as st
+left join looked_up as lu on lu._load_id = st._load_id and lu._row = st._row and lu._part = st._part
+left join rejected_records as rr on rr._load_id = st._load_id and rr._row = st._row

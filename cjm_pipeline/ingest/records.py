@@ -1,0 +1,324 @@
+"""What a format parser yields, and how those records reach ``raw_events``.
+
+Every format (Metrica, GA4, amoCRM, Bitrix24, Calltouch, ...) is a parser: a function
+``parse(path, source, context)`` that reads one file and yields, for every input record
+(a CSV/TSV data line, a JSON array element, an NDJSON line, a database row):
+
+* one or more :class:`Event` objects (a Metrica visit with two goals is three events),
+  all carrying the record's number ``row`` and a distinct ``part`` within it; or
+* one :class:`Reject` when the record cannot be read at all (wrong field count, broken
+  JSON): it goes to ``raw_rejects`` and the run's quarantine with the reason; or
+* one :class:`Reference` per dictionary entry (an amoCRM status name, a Bitrix24 stage
+  name): reference rows are loaded into ``raw_reference`` and joined by SQL later.
+
+Every record is accounted for: ``_cjm_loads.rows_read`` counts the records a parser saw
+(the largest ``row`` it yielded), and each becomes loaded, duplicate or quarantined.
+
+Values stay text, exactly as in the file: the staging SQL types and checks them, so a
+bad value is quarantined with its column named instead of failing the run. Times are
+text that staging understands: ISO 8601 with an offset (``2024-03-01T10:46:58+03:00``),
+a naive ``YYYY-MM-DD HH:MM:SS`` in the source's time zone, or epoch digits (seconds,
+milliseconds or microseconds). Parsers turn format-specific spellings (``05/03/2024
+14:21:07``) into one of these.
+
+Identifiers are ``(id_type, raw value)`` pairs of customer-side identifiers only (never
+the tracking number a caller dialled). :func:`normalise_identifiers` cleans them here,
+once, for every format: phones become E.164 with ``phonenumbers`` (several numbers in one
+cell are split, extensions dropped, invalid numbers kept only as raw text), e-mails are
+trimmed and lower-cased, placeholder tokens (``null``, ``-``, ``0``) are no identifier.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import phonenumbers
+import pyarrow as pa
+
+from .. import db
+from ..config import EVENT_COLUMNS
+
+#: Identifier types a parser may emit (issue: identity stitching uses these names).
+ID_TYPES = (
+    "ym_client_id", "ga_client_id", "user_id", "phone", "email",
+    "crm_contact", "crm_lead", "crm_deal", "crm_company",
+    "calltracking_session", "calltracking_visitor", "calltracking_client",
+)
+
+#: Values that are no identifier (compared trimmed and lower-cased).
+NULL_TOKENS = frozenset(("", "null", "none", "nil", "undefined", "nan", "n/a", "na", "-", "0", "(null)", "#n/a", "-1"))
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass
+class Event:
+    """One event of one input record; text values exactly as the parser read them."""
+
+    row: int
+    """1-based number of the input record in its file (data line for CSV/TSV, element for JSON)."""
+    event_time: str | None
+    event_type: str | None
+    event_id: str | None = None
+    """Stable id of this event within its source (the source name is prefixed in SQL).
+    Give it whenever the format has record ids: a re-export of the same record then
+    replaces rather than duplicates it. ``None``: an md5 of the content is used."""
+    part: int = 0
+    """Distinct per event of one record (0, 1, 2 ...)."""
+    channel: str | None = None
+    utm_source: str | None = None
+    utm_medium: str | None = None
+    utm_campaign: str | None = None
+    url: str | None = None
+    revenue: str | None = None
+    updated_at: str | None = None
+    """Version time of a changed record (a deal's modification time): of several loaded
+    versions of one ``event_id`` the latest ``updated_at`` wins, then the latest load."""
+    identifiers: list[tuple[str, str]] = field(default_factory=list)
+    properties: dict[str, str | None] = field(default_factory=dict)
+
+
+@dataclass
+class Reject:
+    """An input record that cannot be read; the reason names the column or the problem."""
+
+    row: int
+    reason: str
+    raw_text: str
+
+
+@dataclass
+class Reference:
+    """A dictionary entry (``kind``, ``key`` -> ``value``), e.g. ('amocrm_status', '11:142', 'Успешно реализовано')."""
+
+    row: int
+    kind: str
+    key: str
+    value: str
+
+
+Record = Event | Reject | Reference
+
+
+def text(value) -> str | None:
+    """A JSON/CSV value as text: None stays None, numbers keep every digit, bools are 1/0.
+
+    >>> text(1696470418123456789), text(12.5), text(True), text(None), text("  a ")
+    ('1696470418123456789', '12.5', '1', None, '  a ')
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+# --------------------------------------------------------------------------- channels
+
+#: The channel vocabulary every web/call/CRM format uses, so breakdowns and rules agree.
+CHANNELS = ("paid", "organic", "direct", "referral", "social", "email", "messenger", "recommend",
+            "internal", "saved", "phone", "crm", "offline", "other")
+
+_MEDIUM_CHANNEL = {
+    # Metrica TrafficSource values
+    "ad": "paid", "organic": "organic", "direct": "direct", "referral": "referral", "social": "social",
+    "email": "email", "messenger": "messenger", "recommend": "recommend", "internal": "internal", "saved": "saved",
+    # utm_medium / GA4 medium values
+    "cpc": "paid", "ppc": "paid", "cpm": "paid", "cpa": "paid", "paid": "paid", "paidsearch": "paid",
+    "paid_search": "paid", "display": "paid", "banner": "paid", "retargeting": "paid", "paid_social": "paid",
+    "(none)": "direct", "none": "direct", "(direct)": "direct", "smm": "social", "social-network": "social",
+    "social_network": "social", "sm": "social", "e-mail": "email", "newsletter": "email", "mail": "email",
+    "messengers": "messenger", "referal": "referral",
+}
+
+
+def web_channel(*candidates: str | None) -> str | None:
+    """The first candidate (a traffic source type or a utm/GA4 medium) mapped to :data:`CHANNELS`;
+    an unknown non-empty value becomes ``other``; None when every candidate is empty.
+
+    >>> web_channel(None, "cpc"), web_channel("ad"), web_channel("(none)"), web_channel("push"), web_channel("", None)
+    ('paid', 'paid', 'direct', 'other', None)
+    """
+    for value in candidates:
+        if value is None or not str(value).strip() or str(value).strip().lower() in ("(not set)", "<не указано>"):
+            continue
+        return _MEDIUM_CHANNEL.get(str(value).strip().lower(), "other")
+    return None
+
+
+# --------------------------------------------------------------------------- identifiers
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def normalise_phones(raw: str, region: str = "RU") -> tuple[str, ...]:
+    """The valid phone numbers in a cell, in E.164, in order; ``()`` if there is none.
+
+    >>> normalise_phones("8 (916) 123-45-67")
+    ('+79161234567',)
+    >>> normalise_phones("8 916 123-45-67, 8 903 765-43-21")
+    ('+79161234567', '+79037654321')
+    >>> normalise_phones("+7 916 123 45 67 доб. 123"), normalise_phones("0079161234567"), normalise_phones("123")
+    (('+79161234567',), ('+79161234567',), ())
+    """
+    value = raw.strip()
+    if value.lower() in NULL_TOKENS:
+        return ()
+    if value.startswith("00"):
+        value = "+" + value[2:]
+    found: list[str] = []
+
+    def add(number) -> None:
+        if phonenumbers.is_valid_number(number):
+            e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+            if e164 not in found:
+                found.append(e164)
+
+    try:
+        add(phonenumbers.parse(value, region))
+    except phonenumbers.NumberParseException:
+        pass
+    if not found or re.search(r"[,;/\n]", value):
+        for match in phonenumbers.PhoneNumberMatcher(value, region, leniency=phonenumbers.Leniency.POSSIBLE):
+            add(match.number)
+    if not found:
+        # bare digits the matcher does not see as a number in running text (9161234567)
+        digits = re.sub(r"\D", "", value)
+        if 10 <= len(digits) <= 15:
+            try:
+                add(phonenumbers.parse(digits, region))
+            except phonenumbers.NumberParseException:
+                pass
+    return tuple(found)
+
+
+def normalise_identifiers(pairs: Iterable[tuple[str, str | None]], region: str = "RU") -> list[dict]:
+    """``[{id_type, id_value, raw}]``: cleaned values; ``id_value`` is None when the raw value
+    is not a usable identifier (kept for audit).
+
+    >>> normalise_identifiers([("email", " Ivan@Mail.RU "), ("phone", "89161234567, +7 903 765 43 21"), ("ym_client_id", "0")])
+    [{'id_type': 'email', 'id_value': 'ivan@mail.ru', 'raw': ' Ivan@Mail.RU '}, {'id_type': 'phone', 'id_value': '+79161234567', 'raw': '89161234567, +7 903 765 43 21'}, {'id_type': 'phone', 'id_value': '+79037654321', 'raw': '89161234567, +7 903 765 43 21'}, {'id_type': 'ym_client_id', 'id_value': None, 'raw': '0'}]
+    """
+    out: list[dict] = []
+    seen: set[tuple[str, str | None]] = set()
+    for id_type, raw in pairs:
+        if raw is None:
+            continue
+        raw = str(raw)
+        value = raw.strip()
+        values: tuple[str | None, ...]
+        if value.lower() in NULL_TOKENS:
+            values = (None,)
+        elif id_type == "phone":
+            values = normalise_phones(value, region) or (None,)
+        elif id_type == "email":
+            emails = tuple(e.lower() for e in re.split(r"[,;\s]+", value) if _EMAIL.match(e))
+            values = emails or (None,)
+        else:
+            values = (value,)
+        for v in values:
+            if (id_type, v) in seen and v is not None:
+                continue
+            seen.add((id_type, v))
+            out.append({"id_type": id_type, "id_value": v, "raw": raw})
+    return out
+
+
+# --------------------------------------------------------------------------- writing
+
+RAW_REFERENCE_DDL = """
+create table if not exists raw_reference (
+    _load_id bigint,
+    _source varchar,
+    _file varchar,
+    _row bigint,
+    kind varchar,
+    key varchar,
+    value varchar
+)
+"""
+
+_IDENT_TYPE = pa.list_(pa.struct([("id_type", pa.string()), ("id_value", pa.string()), ("raw", pa.string())]))
+_BATCH = 20_000
+
+
+@dataclass
+class _Counts:
+    rows: int = 0
+    rejected: int = 0
+
+
+class RecordWriter:
+    """Appends a parser's records to ``raw_events`` / ``raw_rejects`` / ``raw_reference`` in batches."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, *, load_id: int, source: str, file: str, region: str = "RU"):
+        self.con, self.load_id, self.source, self.file, self.region = con, load_id, source, file, region
+        self._events: list[Event] = []
+        self._rejected_rows: set[int] = set()
+        self.max_row = 0
+
+    def write_all(self, records: Iterable[Record]) -> tuple[int, int]:
+        """Write every record; return (records read, records rejected)."""
+        for rec in records:
+            self.max_row = max(self.max_row, rec.row)
+            if isinstance(rec, Event):
+                self._events.append(rec)
+                if len(self._events) >= _BATCH:
+                    self._flush()
+            elif isinstance(rec, Reject):
+                self._rejected_rows.add(rec.row)
+                db.execute(self.con, "insert into raw_rejects values ($load_id, $source, $file, $row, $reason, $text)",
+                           {"load_id": self.load_id, "source": self.source, "file": self.file, "row": rec.row,
+                            "reason": rec.reason, "text": rec.raw_text})
+            elif isinstance(rec, Reference):
+                db.execute(self.con, "insert into raw_reference values ($load_id, $source, $file, $row, $kind, $key, $value)",
+                           {"load_id": self.load_id, "source": self.source, "file": self.file, "row": rec.row,
+                            "kind": rec.kind, "key": rec.key, "value": rec.value})
+            else:  # pragma: no cover - a parser bug
+                raise TypeError(f"a parser yielded {rec!r}; expected Event, Reject or Reference")
+        self._flush()
+        return self.max_row, len(self._rejected_rows)
+
+    def _flush(self) -> None:
+        if not self._events:
+            return
+        events, self._events = self._events, []
+        columns: dict[str, pa.Array] = {
+            "_row": pa.array([e.row for e in events], pa.int64()),
+            "_part": pa.array([e.part for e in events], pa.int32()),
+        }
+        for name in EVENT_COLUMNS:
+            columns[name] = pa.array([getattr(e, name) for e in events], pa.string())
+        columns["updated_at"] = pa.array([e.updated_at for e in events], pa.string())
+        columns["identifiers"] = pa.array(
+            [normalise_identifiers(e.identifiers, self.region) for e in events], _IDENT_TYPE)
+        keys, values = [], []
+        for e in events:
+            items = sorted((str(k), v) for k, v in e.properties.items())
+            keys.append([k for k, _ in items])
+            values.append([None if v is None else str(v) for _, v in items])
+        columns["prop_keys"] = pa.array(keys, pa.list_(pa.string()))
+        columns["prop_values"] = pa.array(values, pa.list_(pa.string()))
+        batch = pa.table(columns)
+        db.register(self.con, "_cjm_records", batch)
+        try:
+            db.execute(self.con, (
+                "insert into raw_events by name\n"
+                "select $load_id as _load_id, $source as _source, $file as _file, _row, _part,\n    "
+                + ", ".join(EVENT_COLUMNS)
+                + ", updated_at, identifiers, map(prop_keys, prop_values) as properties\nfrom _cjm_records"
+            ), {"load_id": self.load_id, "source": self.source, "file": self.file})
+        finally:
+            db.unregister(self.con, "_cjm_records")
+
+
+def write_records(con: duckdb.DuckDBPyConnection, records: Iterator[Record], *, load_id: int, source: str,
+                  file: Path | str, region: str = "RU") -> tuple[int, int]:
+    """Write a parser's records for one file; return (records read, records rejected)."""
+    return RecordWriter(con, load_id=load_id, source=source, file=str(file), region=region).write_all(records)
