@@ -58,6 +58,14 @@ PROPERTY_PREFIX = "properties."
 BUILTIN_FORMATS = ("generic_events",)
 
 
+def _fetches(format_name: str) -> bool:
+    """True for a format that reads no files (a database query)."""
+    from .ingest.formats import registry
+
+    fmt = registry().get(format_name)
+    return bool(fmt and fmt.fetch is not None)
+
+
 def source_formats() -> dict[str, dict[str, Any]]:
     """Every format name with its options and defaults (``generic_events`` has none)."""
     from .ingest.formats import registry  # late import: ingest imports this module
@@ -94,7 +102,8 @@ class SourceConfig:
 
     name: str
     format: str
-    path: str
+    path: str = ""
+    """A file, a glob or a folder; required for every format that reads files."""
     columns: dict[str, str] = field(default_factory=dict)
     """Renames the file's own headers to the unified names: ``{file header: unified name}``."""
     encoding: str = "auto"
@@ -381,6 +390,8 @@ def _check(cfg: PipelineConfig) -> list[str]:
                     problems.append(f"{where}.options.{key}: unknown option for format '{src.format}'"
                                     f"{_suggest(str(key), valid)}"
                                     f" (valid options: {', '.join(valid) if valid else 'none'})")
+        if not src.path and src.format in formats and not _fetches(src.format):
+            problems.append(f"{where}.path: required (a file, a glob or a folder)")
         import phonenumbers
         if src.phone_region not in phonenumbers.SUPPORTED_REGIONS:
             problems.append(f"{where}.phone_region: {src.phone_region!r} is not a region code"

@@ -19,7 +19,7 @@ from typing import Any
 from .records import Record
 
 #: Modules that define formats, in the order ``cjm formats`` lists them.
-FORMAT_MODULES = ("ga4",)
+FORMAT_MODULES = ("ga4", "database")
 
 
 @dataclass(frozen=True)
