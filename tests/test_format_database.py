@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import formats as helpers
 import pytest
 from formats import config_for, load_sources
 from pg import crm_template, pg_server  # noqa: F401 - pytest fixtures
@@ -18,7 +17,7 @@ from pg import crm_template, pg_server  # noqa: F401 - pytest fixtures
 from cjm_pipeline import db, pipeline
 from cjm_pipeline.config import SourceConfig
 from cjm_pipeline.errors import ConfigError, InputDataError
-from cjm_pipeline.ingest import database, formats
+from cjm_pipeline.ingest import database
 from cjm_pipeline.ingest.records import Event
 
 URL_ENV = "CJM_TEST_CRM_URL"

@@ -78,7 +78,8 @@ class Event:
     revenue: str | None = None
     updated_at: str | None = None
     """Version time of a changed record (a deal's modification time): of several loaded
-    versions of one ``event_id`` the latest ``updated_at`` wins, then the latest load."""
+    versions of one ``event_id`` the latest ``updated_at`` wins; among equal versions the
+    first loaded copy stays."""
     identifiers: list[tuple[str, str]] = field(default_factory=list)
     properties: dict[str, str | None] = field(default_factory=dict)
 
@@ -135,7 +136,7 @@ _MEDIUM_CHANNEL = {
     "paid_search": "paid", "display": "paid", "banner": "paid", "retargeting": "paid", "paid_social": "paid",
     "(none)": "direct", "none": "direct", "(direct)": "direct", "smm": "social", "social-network": "social",
     "social_network": "social", "sm": "social", "e-mail": "email", "newsletter": "email", "mail": "email",
-    "messengers": "messenger", "referal": "referral",
+    "messengers": "messenger", "referal": "referral", "offline": "offline",
 }
 
 
@@ -217,6 +218,8 @@ def normalise_identifiers(pairs: Iterable[tuple[str, str | None]], region: str =
             values = (None,)
         elif id_type == "phone":
             values = normalise_phones(value, region) or (None,)
+        elif re.fullmatch(r"\d(?:[.,]\d+)?[eE][+]\d+", value):
+            values = (None,)  # an id a spreadsheet turned into a float (1,70971E+18): its digits are lost
         elif id_type == "email":
             emails = tuple(e.lower() for e in re.split(r"[,;\s]+", value) if _EMAIL.match(e))
             values = emails or (None,)
