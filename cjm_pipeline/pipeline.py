@@ -114,6 +114,7 @@ REFERENCE_LOOKUPS = (
     ("amocrm_status", "pipeline_id", "stage_id", "stage_name"),
     ("amocrm_pipeline", "pipeline_id", None, "pipeline_name"),
     ("bitrix24_stage", "stage_id", None, "stage_name"),
+    ("bitrix24_lead_status", "status_id", None, "status_name"),
 )
 
 NULL_TOKENS = ("", "null", "none", "nil", "undefined", "nan", "n/a", "na", "-", "0", "(null)", "#n/a")

@@ -9,7 +9,6 @@ a missing column names the file, the columns it does have and the closest match.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import difflib
 import gzip
