@@ -113,6 +113,10 @@ TOP_PATHS = 50
 REFERENCE_LOOKUPS = (
     ("amocrm_status", "pipeline_id", "stage_id", "stage_name"),
     ("amocrm_pipeline", "pipeline_id", None, "pipeline_name"),
+    ("amocrm_status", "pipeline_id", "status_id", "status_name"),
+    ("amocrm_status", "previous_pipeline_id", "previous_stage_id", "previous_stage_name"),
+    ("hubspot_stage", "pipeline_id", "stage_id", "stage_name"),
+    ("hubspot_pipeline", "pipeline_id", None, "pipeline_name"),
     ("bitrix24_stage", "stage_id", None, "stage_name"),
     ("bitrix24_lead_status", "status_id", None, "status_name"),
 )

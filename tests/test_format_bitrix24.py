@@ -62,13 +62,6 @@ YM_37 = "1696470418123456789"
 ID_FIELDS = {"UF_CRM_1725280000": "ym_client_id", "Yandex ClientID": "ym_client_id"}
 
 
-@pytest.fixture(autouse=True)
-def bitrix24_registered(monkeypatch):
-    """The ``bitrix24`` format in the registry (until the lead adds it to FORMAT_MODULES)."""
-    if "bitrix24" not in formats.FORMAT_MODULES:
-        monkeypatch.setattr(formats, "FORMAT_MODULES", formats.FORMAT_MODULES + ("bitrix24",))
-
-
 def parse(path, **options):
     return parse_file("bitrix24", path, options=options)
 

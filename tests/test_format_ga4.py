@@ -36,13 +36,6 @@ PARQUET = GA4 / "events_20231005.parquet"
 U1, U2, U3 = "1234567890.1696470418", "987654321.1696537000", "555000111.1696400000"
 
 
-@pytest.fixture(autouse=True)
-def ga4_registered(monkeypatch):
-    """The ``ga4`` format in the registry (until the lead adds it to FORMAT_MODULES)."""
-    if "ga4" not in ingest_formats.FORMAT_MODULES:
-        monkeypatch.setattr(ingest_formats, "FORMAT_MODULES", ingest_formats.FORMAT_MODULES + ("ga4",))
-
-
 def by_row(records) -> dict[int, Event | Reject]:
     out = {}
     for r in records:

@@ -19,7 +19,8 @@ from typing import Any
 from .records import Record
 
 #: Modules that define formats, in the order ``cjm formats`` lists them.
-FORMAT_MODULES = ("metrica", "ga4", "bitrix24", "calltouch", "comagic", "callrail", "database")
+FORMAT_MODULES = ("metrica", "ga4", "amocrm", "bitrix24", "hubspot", "salesforce", "calltouch", "comagic", "callrail",
+                  "database")
 
 
 @dataclass(frozen=True)
