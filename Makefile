@@ -14,9 +14,10 @@ $(BIN)/cjm: pyproject.toml
 
 install: $(BIN)/cjm
 
-demo: install  ## install, then run the whole pipeline on the sample data
+demo: install  ## install, then run the whole pipeline on both samples (generic events; Metrica + Calltouch + amoCRM)
 	$(BIN)/cjm run -c $(CONFIG)
-	@echo "Outputs: build/out/ (CSV + .meta.json); warehouse: build/cjm.duckdb"
+	$(BIN)/cjm run -c configs/sample_multi.yaml
+	@echo "Outputs: build/out/ and build/out_multi/ (CSV + .meta.json); warehouses: build/cjm.duckdb, build/cjm_multi.duckdb"
 
 run: install
 	$(BIN)/cjm run -c $(CONFIG)
@@ -24,8 +25,9 @@ run: install
 test: install  ## the whole test suite (what CI runs)
 	$(BIN)/python -m pytest -q
 
-sample:  ## regenerate data/sample/events.csv from its seeded generator
+sample:  ## regenerate data/sample/events.csv and data/sample/multi/ from their seeded generators
 	$(PYTHON) data/sample/generate.py
+	$(PYTHON) data/sample/generate_multi.py
 
 golden: install  ## refresh tests/golden/ from a sample run (review the diff!)
 	$(BIN)/python tests/golden/refresh.py

@@ -103,6 +103,10 @@ def run(config_path: str, until: str | None, full_refresh: bool, quiet: bool) ->
     click.echo(f"cjm run {result.run_id}: {result.status} in {result.seconds:.1f} s")
     click.echo(f"  input: {loaded} new file(s), {skipped} already loaded; rows in {t['rows_in']:,}: "
                f"loaded {t['rows_loaded']:,}, duplicate {t['rows_duplicate']:,}, quarantined {t['rows_quarantined']:,}")
+    if result.accounting is not None and len(result.accounting) > 1:
+        for row in result.accounting.itertuples():
+            click.echo(f"    {row.source}: rows in {row.rows_in:,}: loaded {row.rows_loaded:,}, "
+                       f"duplicate {row.rows_duplicate:,}, quarantined {row.rows_quarantined:,}")
     counts = {r.step: r.rows for r in result.steps}
     if "journeys" in counts:
         click.echo(f"  customers: {counts['journeys']:,}; classified events: {counts['classified_events']:,}")
@@ -250,3 +254,20 @@ def steps() -> None:
         click.echo(f"{i:>2}. {s.name:<24} <- {', '.join(s.inputs)}{grain}")
         if s.doc:
             click.echo(f"    {s.doc}")
+
+
+@main.command()
+def formats() -> None:
+    """List the source formats (the `format:` of a source) with their options and defaults.
+
+    \b
+    Example:
+      cjm formats
+    """
+    from .ingest.formats import registry
+
+    click.echo("generic_events      one event per row, CSV or Parquet (columns: renames headers)")
+    for name, fmt in registry().items():
+        click.echo(f"{name:<19} {fmt.summary}")
+        for key, default in fmt.options.items():
+            click.echo(f"    options.{key}: default {default!r}")
