@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+import phonenumbers
 import yaml
 
 from .errors import ConfigError
@@ -372,6 +373,7 @@ def _check(cfg: PipelineConfig) -> list[str]:
     if not cfg.sources:
         problems.append("sources: at least one source is required")
     seen_sources: set[str] = set()
+    formats = source_formats()
     for i, src in enumerate(cfg.sources):
         where = f"sources[{i}]"
         if not _NAME.match(src.name or ""):
@@ -379,7 +381,6 @@ def _check(cfg: PipelineConfig) -> list[str]:
         elif src.name in seen_sources:
             problems.append(f"{where}.name: duplicate source name '{src.name}'")
         seen_sources.add(src.name)
-        formats = source_formats()
         if src.format not in formats:
             problems.append(f"{where}.format: unknown format {src.format!r}{_suggest(src.format, formats)}"
                             f" (valid formats: {', '.join(formats)})")
@@ -392,7 +393,6 @@ def _check(cfg: PipelineConfig) -> list[str]:
                                     f" (valid options: {', '.join(valid) if valid else 'none'})")
         if not src.path and src.format in formats and not _fetches(src.format):
             problems.append(f"{where}.path: required (a file, a glob or a folder)")
-        import phonenumbers
         if src.phone_region not in phonenumbers.SUPPORTED_REGIONS:
             problems.append(f"{where}.phone_region: {src.phone_region!r} is not a region code"
                             f"{_suggest(str(src.phone_region).upper(), sorted(phonenumbers.SUPPORTED_REGIONS))} (e.g. RU, KZ, BY)")

@@ -160,3 +160,21 @@ def test_yaml_dates_in_the_entry_range_are_accepted(tmp_path):
     cfg = config_from_dict(with_(lambda d: d.update(funnel={"entry_from": dt.date(2025, 1, 1),
                                                            "entry_to": "2025-01-31 18:00"})))
     assert cfg.funnel.entry_bounds() == (dt.datetime(2025, 1, 1), dt.datetime(2025, 1, 31, 18, 0))
+
+
+def test_source_format_options_path_and_phone_region_are_checked():
+    sources = [
+        {"name": "ym", "format": "metrica_visit", "path": "v.tsv"},
+        {"name": "amo", "format": "amocrm", "path": "amo/", "options": {"id_field": {}}},
+        {"name": "ct", "format": "calltouch", "phone_region": "RUS", "path": "ct/"},
+        {"name": "bx", "format": "bitrix24"},
+        {"name": "db", "format": "database", "options": {"url_env": "X", "query": "select 1"}},
+    ]
+    problems = problems_of(with_(lambda d: d.update(sources=sources)))
+    assert any(p.startswith("sources[0].format: unknown format 'metrica_visit'; did you mean 'metrica_visits'?")
+               for p in problems)
+    assert any(p.startswith("sources[1].options.id_field: unknown option for format 'amocrm'; "
+                            "did you mean 'id_fields'?") for p in problems)
+    assert any(p.startswith("sources[2].phone_region: 'RUS' is not a region code") for p in problems)
+    assert "sources[3].path: required (a file, a glob or a folder)" in problems
+    assert not any(p.startswith("sources[4]") for p in problems)  # a database source reads no files

@@ -215,7 +215,7 @@ def field_key(name: Any) -> str:
 
 def is_json(path: Path) -> bool:
     """True when the file holds JSON (an object, an array or NDJSON), not a table."""
-    head = textfiles.read_bytes(path)[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    head = textfiles.head_bytes(path).lstrip(b"\xef\xbb\xbf \t\r\n")
     return head[:1] in (b"{", b"[")
 
 

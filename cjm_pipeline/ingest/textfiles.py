@@ -221,9 +221,16 @@ def read_html_table(path: Path, src: SourceConfig) -> Table:
     return Table(header, gen())
 
 
+def head_bytes(path: Path, n: int = 4096) -> bytes:
+    """The first ``n`` bytes of a file (of its content, for ``.gz``), for sniffing."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rb") as f:
+        return f.read(n)
+
+
 def read_table(path: Path, src: SourceConfig, **kw) -> Table:
     """A delimited file or an HTML table, whichever the file holds."""
-    if is_html(read_bytes(path)[:4096]):
+    if is_html(head_bytes(path)):
         return read_html_table(path, src)
     return read_delimited(path, src, **kw)
 
