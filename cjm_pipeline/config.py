@@ -203,6 +203,54 @@ class NamedFunnelConfig(FunnelConfig):
     name: str = ""
 
 
+#: Identifier types a blocklist may name (plus ``any``), and the types hub detection caps.
+IDENTIFIER_TYPES = (
+    "phone", "email", "ym_client_id", "ga_client_id", "user_id", "crm_contact", "crm_lead", "crm_deal",
+    "crm_company", "calltracking_session", "calltracking_visitor", "calltracking_client",
+    "customer_id", "anonymous_id", "client_id",
+)
+
+#: Placeholder values that join nobody, whatever the config says (RE2 regex, matched on cleaned values).
+DEFAULT_BLOCKLIST = {
+    "email": [r"re:^(test|noemail|nomail|no|none|null|email|mail)@", r"re:@(test|example)\.(ru|com|org|net)$"],
+    "phone": [r"re:^\+7(0{10}|1{10}|2{10}|3{10}|4{10}|5{10}|6{10}|7{10}|8{10}|9{10})$",
+              r"re:^\+79(0{9}|1{9}|2{9}|3{9}|4{9}|5{9}|6{9}|7{9}|8{9}|9{9})$", "+79876543210", "+79000000000",
+              "+79123456789"],
+}
+
+
+@dataclass(frozen=True)
+class IdentityConfig:
+    """How records are stitched into customers (see README, "Identity")."""
+
+    blocklist: dict[str, list[str]] = field(default_factory=dict)
+    """Identifier values that join nobody, by type (or ``any``): exact values or ``re:`` RE2
+    regexes, e.g. ``{phone: ["+74951234567"], email: ["re:@ourcompany\\.ru$"]}``. Added to the
+    built-in placeholders (``test@test.ru``, ``+79999999999``, ...)."""
+    max_contacts_per_identifier: int = 3
+    """A phone or e-mail seen with more CRM contacts than this is a hub (a reception phone):
+    it joins nobody and is listed in ``identity_hubs``."""
+    hub_types: list[str] = field(default_factory=lambda: ["phone", "email"])
+    flag_component_size: int = 50
+    """A customer with more identifiers than this is listed in ``identity_flagged`` and warned about."""
+    max_iterations: int = 60
+    """Rounds of connected-component propagation before the run fails instead of guessing."""
+
+    def blocklist_rows(self) -> list[tuple[str, str, str]]:
+        """``(id_type, match kind, pattern)`` for the built-in and configured values.
+
+        >>> IdentityConfig(blocklist={"phone": ["+74951234567"]}).blocklist_rows()[-1]
+        ('phone', 'exact', '+74951234567')
+        """
+        rows = []
+        for source in (DEFAULT_BLOCKLIST, self.blocklist):
+            for id_type, values in source.items():
+                for v in values:
+                    text = str(v)
+                    rows.append((id_type, "regex", text[3:]) if text.startswith("re:") else (id_type, "exact", text))
+        return rows
+
+
 @dataclass(frozen=True)
 class OutputConfig:
     dir: str = "build/out"
@@ -233,6 +281,7 @@ class PipelineConfig:
     funnels: list[NamedFunnelConfig] = field(default_factory=list)
     """More funnels (sub-ranges, other windows or modes), each with a ``name``."""
     output: OutputConfig = field(default_factory=OutputConfig)
+    identity: IdentityConfig = field(default_factory=IdentityConfig)
     memory_limit: str | None = None
     """DuckDB ``memory_limit`` (e.g. ``4GB``); default DuckDB's own (80% of RAM)."""
     # Filled in by load_config, not read from YAML:
@@ -364,8 +413,32 @@ def _build(tp: Any, value: Any, where: str, problems: list[str]) -> Any:
 # --------------------------------------------------------------------------- semantic checks
 
 
+def _check_identity(ident: IdentityConfig) -> list[str]:
+    problems = []
+    valid = ("any", *IDENTIFIER_TYPES)
+    for id_type, values in ident.blocklist.items():
+        if id_type not in valid:
+            problems.append(f"identity.blocklist.{id_type}: unknown identifier type{_suggest(id_type, valid)}"
+                            f" (valid: {', '.join(valid)})")
+        for v in values if isinstance(values, list) else [values]:
+            if isinstance(v, str) and v.startswith("re:"):
+                try:
+                    re.compile(v[3:])
+                except re.error as e:
+                    problems.append(f"identity.blocklist.{id_type}: invalid regular expression {v[3:]!r}: {e}")
+    for t in ident.hub_types:
+        if t not in IDENTIFIER_TYPES:
+            problems.append(f"identity.hub_types: unknown identifier type {t!r}{_suggest(t, IDENTIFIER_TYPES)}")
+    for key in ("max_contacts_per_identifier", "flag_component_size", "max_iterations"):
+        value = getattr(ident, key)
+        if isinstance(value, int) and value < 1:
+            problems.append(f"identity.{key}: must be at least 1, got {value}")
+    return problems
+
+
 def _check(cfg: PipelineConfig) -> list[str]:
     problems: list[str] = []
+    problems += _check_identity(cfg.identity)
     problems += _check_timezone(cfg.timezone, "timezone")
     if cfg.memory_limit is not None and not re.match(r"^\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", cfg.memory_limit, re.I):
         problems.append(f"memory_limit: {cfg.memory_limit!r} is not a size; write e.g. '4GB' or '512MB'")

@@ -31,7 +31,8 @@ from .steps import Step, StepResult
 #: Tables the steps read that no step builds: the raw layer and the config tables.
 SOURCE_TABLES = (
     "raw_events", "raw_rejects", "raw_reference", "_cjm_loads",
-    "cfg_sources", "cfg_null_tokens", "cfg_reference_lookups", "cfg_stages", "cfg_stage_rules", "cfg_rule_conditions", "cfg_funnel_steps",
+    "cfg_sources", "cfg_null_tokens", "cfg_reference_lookups", "cfg_identity_blocklist", "cfg_identity_hub_types",
+    "_cjm_identity_state", "identity_merges", "cfg_stages", "cfg_stage_rules", "cfg_rule_conditions", "cfg_funnel_steps",
     "cfg_stage_kpis", "cfg_breakdowns",
 )
 
@@ -48,13 +49,24 @@ STEPS: tuple[Step, ...] = (
     Step("source_accounting", "events", ("_cjm_loads", "stg_events", "events", "quarantine", "raw_reference",
                                          "cfg_sources"),
          grain=("source",), doc="rows in = loaded + duplicate + quarantined, per source"),
-    Step("event_identifiers", "identity", ("events",), grain=("event_id", "identifier"),
-         doc="identifiers each event carries"),
-    Step("identity_edges", "identity", ("event_identifiers",), grain=("id_a", "id_b"),
-         doc="identifier pairs seen in one record"),
-    Step("identity_map", "identity", ("identity_edges",), grain=("identifier",),
-         doc="identifier -> customer_id (connected components)"),
-    Step("customer_events", "identity", ("events", "event_identifiers", "identity_map"), grain=("event_id",),
+    Step("event_identifiers", "identity", ("events", "cfg_identity_blocklist"), grain=("event_id", "identifier"),
+         doc="identifier observations: which event carried which identifier (cleaned, raw), blocked or not"),
+    Step("identity_hubs", "identity", ("event_identifiers", "cfg_identity_hub_types"), grain=("identifier",),
+         doc="phones/e-mails on too many CRM contacts: they join nobody"),
+    Step("event_nodes", "identity", ("events", "event_identifiers", "identity_hubs"), grain=("event_id",),
+         doc="each event's identity node (its smallest linking identifier, or the event itself)"),
+    Step("identity_edges", "identity", ("event_nodes", "event_identifiers", "identity_hubs"), grain=("id_a", "id_b"),
+         doc="identifier pairs seen in one record (blocked identifiers and hubs excluded)"),
+    Step("identity_components", "identity", ("identity_edges",), grain=("identifier",),
+         iterate_param="max_iterations",
+         doc="connected components: min-label propagation with pointer jumping, repeated to a fixpoint"),
+    Step("identity_map", "identity", ("identity_components", "_cjm_identity_state"), grain=("identifier",),
+         doc="identifier -> customer_id, stable across runs (a merge keeps the oldest id)"),
+    Step("identity_run_merges", "identity", ("identity_map", "_cjm_identity_state", "identity_edges"),
+         grain=("customer_id",), doc="earlier customers this run joins into one, with a linking identifier"),
+    Step("identity_flagged", "identity", ("identity_map",), grain=("customer_id",),
+         doc="customers with more identifiers than identity.flag_component_size"),
+    Step("customer_events", "identity", ("events", "event_nodes", "identity_map"), grain=("event_id",),
          doc="events with customer_id"),
     Step("classified_events", "stages", ("customer_events", "cfg_stage_rules", "cfg_rule_conditions"),
          grain=("event_id",), doc="events with their stage (first matching rule)"),
@@ -121,6 +133,16 @@ REFERENCE_LOOKUPS = (
     ("bitrix24_lead_status", "status_id", None, "status_name"),
 )
 
+#: Identity kept between runs: each identifier's customer_id (so ids are stable), and every merge.
+_IDENTITY_STATE_DDL = """
+create table if not exists _cjm_identity_state (identifier varchar, customer_id varchar, first_run varchar)
+"""
+_IDENTITY_MERGES_DDL = """
+create table if not exists identity_merges (
+    run_id varchar, merged_at timestamp, customer_id varchar, merged_ids varchar[], linking_identifier varchar
+)
+"""
+
 NULL_TOKENS = ("", "null", "none", "nil", "undefined", "nan", "n/a", "na", "-", "0", "(null)", "#n/a")
 
 _RUNS_DDL = """
@@ -171,7 +193,9 @@ class RunResult:
 def params_for(cfg: PipelineConfig, **overrides: Any) -> dict[str, Any]:
     """The parameters SQL files may use; each file receives exactly the ones it names."""
     params = funnel_params(cfg.funnel)
-    params.update({"timezone": cfg.timezone, "top_paths": TOP_PATHS})
+    params.update({"timezone": cfg.timezone, "top_paths": TOP_PATHS, "run_id": "adhoc",
+                   "max_contacts": cfg.identity.max_contacts_per_identifier,
+                   "flag_size": cfg.identity.flag_component_size, "max_iterations": cfg.identity.max_iterations})
     params.update(overrides)
     return params
 
@@ -195,10 +219,32 @@ def write_config_tables(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig) -> 
     db.write_table(con, "cfg_reference_lookups", pd.DataFrame(
         REFERENCE_LOOKUPS, columns=["kind", "key1", "key2", "target"]).astype("string"))
     db.write_table(con, "cfg_null_tokens", pd.DataFrame({"token": list(NULL_TOKENS)}))
+    db.write_table(con, "cfg_identity_blocklist", pd.DataFrame(
+        cfg.identity.blocklist_rows(), columns=["id_type", "match_kind", "pattern"]).astype("string"))
+    db.write_table(con, "cfg_identity_hub_types", pd.DataFrame({"id_type": list(cfg.identity.hub_types)}).astype("string"))
+    db.execute(con, _IDENTITY_STATE_DDL)
+    db.execute(con, _IDENTITY_MERGES_DDL)
     for name, frame in stage_tables(cfg).items():
         db.write_table(con, name, frame)
     for name, frame in funnel_tables(cfg).items():
         db.write_table(con, name, frame)
+
+
+def keep_identity(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, run_id: str) -> list[str]:
+    """After the identity steps: remember each identifier's customer_id for the next run, append
+    this run's merges to ``identity_merges``; return warnings about flagged customers."""
+    db.execute(con, "create or replace table _cjm_identity_state as "
+                    "select identifier, customer_id, first_run from identity_map")
+    db.execute(con, "insert into identity_merges select $run_id, $now, customer_id, merged_ids, linking_identifier "
+                    "from identity_run_merges", {"run_id": run_id, "now": _utcnow()})
+    warnings = []
+    if "identity_flagged" in db.existing_tables(con):
+        flagged = db.scalar(con, "select count(*) from identity_flagged")
+        if flagged:
+            warnings.append(f"{flagged} customer(s) hold more than {cfg.identity.flag_component_size} identifiers "
+                            "(see the identity_flagged table): probably a shared phone or e-mail; "
+                            "add it to identity.blocklist")
+    return warnings
 
 
 def run_steps(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, steps: tuple[Step, ...] = STEPS, *,
@@ -269,8 +315,13 @@ def run(cfg: PipelineConfig, *, until: str | None = None, full_refresh: bool = F
             result.loads = ingest.ingest_all(con, cfg, result.run_id, full_refresh=full_refresh, log=log,
                                              warn=lambda m: (result.warnings.append(m), log("warning: " + m)))
             write_config_tables(con, cfg)
-            result.steps = run_steps(con, cfg, steps, on_step=on_step,
-                                     on_done=lambda r: log(f"step {r.step}: {r.rows} rows in {r.seconds:.2f} s"))
+            result.steps = run_steps(con, cfg, steps, params=params_for(cfg, run_id=result.run_id), on_step=on_step,
+                                     on_done=lambda r: log(f"step {r.step}: {r.rows} rows in {r.seconds:.2f} s"
+                                                           + (f" ({r.rounds} rounds)" if r.rounds else "")))
+            if any(s.name == "identity_run_merges" for s in steps):
+                for warning in keep_identity(con, cfg, result.run_id):
+                    result.warnings.append(warning)
+                    log("warning: " + warning)
             if "source_accounting" in db.existing_tables(con):
                 result.accounting = db.read_table(con, "source_accounting", order_by=["source"])
                 _check_accounting(result.accounting)

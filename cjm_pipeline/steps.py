@@ -5,6 +5,11 @@ A :class:`Step` is data: its name is its output table and the stem of its SQL fi
 and by a test against the SQL text); ``grain`` is the key that must be unique in its
 output (checked after it runs).
 
+A step with ``iterate_param`` computes a fixpoint: its SQL file makes round 0 and
+``sql/<layer>/<name>__next.sql`` (reading the table itself) makes the next round, repeated
+until a round changes nothing, at most ``params[iterate_param]`` rounds; a step that has not
+converged by then fails rather than return a partial answer.
+
 A step with ``variants`` has one SQL file per variant, ``sql/<layer>/<name>__<variant>.sql``,
 chosen by the run parameter ``variant_param`` (e.g. the funnel mode). Every variant
 builds the same table with the same columns; ``inputs`` is the union of what they read.
@@ -31,6 +36,7 @@ class Step:
     doc: str = ""
     variant_param: str | None = None
     variants: tuple[str, ...] = ()
+    iterate_param: str | None = None
 
     def sql_path(self, params: dict[str, Any] | None = None) -> str:
         """The SQL file for these run parameters (relative to ``sql/``)."""
@@ -42,8 +48,15 @@ class Step:
         return f"{self.layer}/{self.name}__{variant}.sql"
 
     @property
+    def next_sql_path(self) -> str | None:
+        """The SQL file of one more round of an iterated step."""
+        return f"{self.layer}/{self.name}__next.sql" if self.iterate_param else None
+
+    @property
     def sql_paths(self) -> tuple[str, ...]:
-        """Every SQL file of this step (one, or one per variant)."""
+        """Every SQL file of this step (one, one per variant, or round 0 and the next round)."""
+        if self.iterate_param:
+            return (self.sql_path(), self.next_sql_path)
         if not self.variant_param:
             return (self.sql_path(),)
         return tuple(self.sql_path({self.variant_param: v}) for v in self.variants)
@@ -56,10 +69,28 @@ class Step:
             raise StepError(self.name, f"missing input tables {missing}")
         started = time.perf_counter()
         db.run_step_sql(con, self.name, self.sql_path(params), params)
+        rounds = self._iterate(con, params) if self.iterate_param else None
         if check_grain and self.grain:
             self.check_grain(con)
         rows = db.scalar(con, f"select count(*) from {self.name}")
-        return StepResult(self.name, rows, time.perf_counter() - started)
+        return StepResult(self.name, rows, time.perf_counter() - started, rounds)
+
+    def _iterate(self, con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> int:
+        """Repeat the next-round SQL until the table stops changing; return the rounds it took."""
+        limit = int(params[self.iterate_param])
+        nxt = f"{self.name}__next"
+        try:
+            for rounds in range(1, limit + 1):
+                db.run_step_sql(con, nxt, self.next_sql_path, params)
+                changed = db.scalar(con, f"select count(*) from (select * from {nxt} except select * from {self.name})")
+                db.execute(con, f"drop table {self.name}")
+                db.execute(con, f"alter table {nxt} rename to {self.name}")
+                if not changed:
+                    return rounds
+        finally:
+            db.execute(con, f"drop table if exists {nxt}")
+        raise StepError(self.name, f"did not converge in {limit} rounds ({self.iterate_param}); "
+                                   "raise it in the config if the data really has such long chains")
 
     def check_grain(self, con: duckdb.DuckDBPyConnection) -> None:
         keys = ", ".join(db.quote_ident(k) for k in self.grain)
@@ -73,3 +104,5 @@ class StepResult:
     step: str
     rows: int
     seconds: float
+    rounds: int | None = None
+    """Rounds an iterated step took to converge."""

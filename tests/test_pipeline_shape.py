@@ -37,11 +37,14 @@ def test_sql_reads_only_declared_inputs(step):
     ctes = set(re.findall(r"(?:with(?:\s+recursive)?|,)\s*([a-z_][a-z0-9_]*)\s*(?:\([^)]*\)\s*)?(?:using\s+key\s*\([^)]*\)\s*)?as\s*\(", sql))
     refs = set(re.findall(r"(?<!distinct )\b(?:from|join)\s+(?:recurring\.)?([a-z_][a-z0-9_]*)", sql))
     tables = refs - ctes - {"read_parquet", "unnest", "lateral"}
+    if step.iterate_param:  # the next round reads the table itself
+        tables -= {step.name}
     assert tables <= set(step.inputs), f"{step.name} reads undeclared {sorted(tables - set(step.inputs))}"
     assert set(step.inputs) <= tables | ctes, f"{step.name} declares unused inputs {sorted(set(step.inputs) - tables)}"
 
 
-TIE_BREAKERS = ("event_id", "pos", "visit_index", "step", "anchor_pos", "anchor_visit", "_row", "rule_id", "stage_path", "attempt", "day")
+TIE_BREAKERS = ("event_id", "pos", "visit_index", "step", "anchor_pos", "anchor_visit", "_row", "rule_id", "stage_path", "attempt", "day",
+               "component", "customer_id")  # identity_map: unique within its partitions
 ORDER_SENSITIVE = ("row_number", "rank", "dense_rank", "lag", "lead", "first_value", "last_value", "nth_value", "sum", "count")
 
 

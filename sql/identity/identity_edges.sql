@@ -1,14 +1,12 @@
--- identity_edges: one row per pair of identifiers seen together in one record (grain: id_a, id_b).
--- Each record links its identifiers as a star around its smallest one (same components as all
--- pairs, fewer edges); every identifier also gets a self-edge so singletons become customers.
-with
+-- identity_edges: one row per pair of nodes seen together in one record (grain: id_a, id_b).
+-- Each event links its linking identifiers (not blocked, not hubs) as a star around its node
+-- (event_nodes: the smallest of them); every node also gets a self-edge so singletons become
+-- customers. Blocked identifiers and hubs make no edge at all.
+select distinct n.node as id_a, i.identifier as id_b
+from event_nodes as n
+join event_identifiers as i on i.event_id = n.event_id
+where not i.blocked and i.identifier not in (select identifier from identity_hubs)
 
-per_event as (
-    select event_id, identifier, min(identifier) over (partition by event_id) as hub
-    from event_identifiers
-)
+union
 
-select distinct
-    hub as id_a,
-    identifier as id_b
-from per_event
+select node, node from event_nodes

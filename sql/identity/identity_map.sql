@@ -1,28 +1,45 @@
--- identity_map: one row per identifier (grain: identifier) with its customer_id.
--- Customers are the connected components of identity_edges, found by min-label propagation
--- in a keyed recursive CTE: each round, an identifier takes the smallest label among its
--- neighbours when that is smaller than its own; rounds stop when no label changes.
--- customer_id = md5 of the smallest identifier of the component: opaque, no raw PII.
-with recursive
+-- identity_map: one row per node (grain: identifier) with its customer_id, stable across runs.
+-- A component (identity_components) keeps the customer_id its identifiers had in the previous
+-- run (_cjm_identity_state). When it holds identifiers of several earlier customers (a merge),
+-- it keeps the oldest of their ids (first_run, then the id); an old id goes to one component
+-- only (the one holding most of its identifiers, e.g. after a split). A new component gets
+-- md5 of its smallest identifier: opaque, no raw PII.
+with
 
-edges as (
-    select id_a as src, id_b as dst from identity_edges
-    union
-    select id_b, id_a from identity_edges
+overlap as (
+    select c.label as component, s.customer_id, min(s.first_run) as first_run, count(*) as shared
+    from identity_components as c
+    join _cjm_identity_state as s on s.identifier = c.identifier
+    group by c.label, s.customer_id
 ),
 
-labels(identifier, label) using key (identifier) as (
-    select src, min(least(src, dst)) from edges group by src
-    union
-    select e.src, min(l.label)
-    from edges as e
-    join recurring.labels as l on l.identifier = e.dst
-    join recurring.labels as me on me.identifier = e.src
-    group by e.src
-    having min(l.label) < min(me.label)
+claimed as (
+    -- each old id goes to the component that holds most of its identifiers
+    select *
+    from overlap
+    qualify row_number() over (partition by customer_id order by shared desc, component) = 1
+),
+
+kept as (
+    -- each component keeps the oldest id it claimed
+    select component, customer_id, first_run
+    from claimed
+    qualify row_number() over (partition by component order by first_run, customer_id) = 1
+),
+
+components as (
+    select distinct label as component from identity_components
 )
 
 select
-    identifier,
-    md5(label) as customer_id
-from labels
+    c.identifier,
+    c.label as component,
+    coalesce(
+        k.customer_id,
+        -- a new component; never reuse an id another component kept
+        case when md5(c.label) in (select customer_id from kept) then md5(c.label || chr(31) || $run_id)
+             else md5(c.label) end
+    ) as customer_id,
+    coalesce(k.first_run, $run_id) as first_run
+from identity_components as c
+left join kept as k on k.component = c.label
