@@ -271,3 +271,42 @@ def formats() -> None:
         click.echo(f"{name:<19} {fmt.summary}")
         for key, default in fmt.options.items():
             click.echo(f"    options.{key}: default {default!r}")
+
+
+@main.command()
+@CONFIG_OPTION
+@click.argument("key")
+@click.option("--events", "max_events", default=40, show_default=True, help="Journey events to print.")
+@handle_errors
+def customer(config_path: str, key: str, max_events: int) -> None:
+    """Explain one customer: identifiers, the records that link them, merges and the journey.
+
+    KEY is a customer_id, an identifier written type:value, or an event id.
+
+    \b
+    Example:
+      cjm customer -c configs/sample_multi.yaml phone:+79161234567
+      cjm customer -c configs/sample_multi.yaml ym_client_id:1735690574821031640
+    """
+    cfg = load_config(config_path)
+    info = Warehouse(cfg.warehouse_path).explain_customer(key)
+    ids, links, merges, journey = info["identifiers"], info["links"], info["merges"], info["journey"]
+    click.echo(f"customer {info['customer_id']}: {len(ids)} identifier(s), {len(journey)} event(s)")
+    click.echo("\nidentifiers (role: links = joins records; blocked / hub = attribute only):")
+    for r in ids.itertuples():
+        click.echo(f"  {r.identifier:<45} {r.role:<7} {r.events:>4} event(s)  {', '.join(r.sources)}  "
+                   f"first seen {r.first_seen}")
+    click.echo(f"\nrecords that link identifiers ({len(links)}):")
+    for r in links.head(30).itertuples():
+        click.echo(f"  {r.event_ts}  {r.source}/{r.event_type}  {' + '.join(r.identifiers)}")
+    if len(links) > 30:
+        click.echo(f"  ... {len(links) - 30} more")
+    if len(merges):
+        click.echo("\nmerges:")
+        for r in merges.itertuples():
+            click.echo(f"  run {r.run_id}: {', '.join(r.merged_ids)} -> {r.customer_id} via {r.linking_identifier}")
+    click.echo("\njourney:")
+    for r in journey.head(max_events).itertuples():
+        click.echo(f"  {r.event_ts}  {r.stage or '-':<18} {r.source}/{r.event_type}  {r.channel or ''}")
+    if len(journey) > max_events:
+        click.echo(f"  ... {len(journey) - max_events} more (--events N)")

@@ -120,6 +120,38 @@ class Warehouse:
         return self.sql("select * from classified_events where customer_id = $c "
                         "order by event_ts, stage_order nulls last, event_id", c=customer_id)
 
+    def resolve_customer(self, key: str) -> str:
+        """The customer_id for a customer id, an identifier (``phone:+79161234567``) or an event id."""
+        with self.connect() as con:
+            found = db.scalar(con, "select coalesce("
+                                   "(select any_value(customer_id) from identity_map where customer_id = $k), "
+                                   "(select any_value(customer_id) from identity_map where identifier = $k), "
+                                   "(select any_value(customer_id) from customer_events where event_id = $k))",
+                              {"k": key})
+        if not found:
+            raise WarehouseError(f"no customer, identifier or event {key!r} in {self.path}; identifiers are written "
+                                 "type:value, e.g. phone:+79161234567, email:ivan@mail.ru, ym_client_id:1696470418...")
+        return found
+
+    def explain_customer(self, key: str) -> dict[str, Any]:
+        """Why these records are one person: ``customer_id``, its ``identifiers`` (with their role:
+        links, blocked or hub), the ``links`` (records joining two or more of them), the
+        ``merges`` that made it, and its ``journey`` (events with stages). ``key`` is a
+        customer id, an identifier or an event id."""
+        customer_id = self.resolve_customer(key)
+        with self.connect() as con:
+            params = {"customer_id": customer_id}
+            return {
+                "customer_id": customer_id,
+                "identifiers": db.query(con, db.read_sql("explain/customer_identifiers.sql"), params),
+                "links": db.query(con, db.read_sql("explain/customer_links.sql"), params),
+                "merges": db.query(con, "select * from identity_merges where customer_id = $customer_id "
+                                        "or list_contains(merged_ids, $customer_id) order by merged_at", params),
+                "journey": db.query(con, "select event_ts, source, event_type, stage, channel, event_id "
+                                         "from classified_events where customer_id = $customer_id "
+                                         "order by event_ts, stage_order nulls last, event_id", params),
+            }
+
     def _read(self, name: str, order_by: tuple[str, ...]) -> pd.DataFrame:
         with self.connect() as con:
             return db.read_table(con, name, order_by=order_by)

@@ -11,9 +11,15 @@ from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
+import pytest
+import yaml
+from click.testing import CliRunner
 
 from cjm_pipeline import db, pipeline
+from cjm_pipeline.cli import main
 from cjm_pipeline.config import IdentityConfig
+from cjm_pipeline.errors import WarehouseError
+from cjm_pipeline.warehouse import Warehouse
 from formats import config_for
 
 A = "1696470418123456789"   # Metrica ClientIDs (19 digits: exact, never floats)
@@ -70,13 +76,13 @@ SOURCES = [
 ]
 
 
-def run(tmp_path: Path, identity: dict | None = None):
-    """The pipeline through customer_events on the sources that have files so far."""
+def run(tmp_path: Path, identity: dict | None = None, until: str | None = "customer_events"):
+    """The pipeline (through customer_events) on the sources that have files so far."""
     present = [s for s in SOURCES if (tmp_path / s["path"]).is_dir()]
     cfg = config_for(tmp_path, present)
     if identity:
         cfg = replace(cfg, identity=IdentityConfig(**identity))
-    result = pipeline.run(cfg, until="customer_events", export_outputs=False)
+    result = pipeline.run(cfg, until=until, export_outputs=False)
     return cfg, result
 
 
@@ -211,3 +217,35 @@ def test_a_giant_component_is_flagged_and_warned_about(tmp_path):
     (flagged,) = tables(cfg, "identity_flagged")
     assert len(flagged) == 1 and flagged.iloc[0].identifiers > 10
     assert any("identity_flagged" in w for w in result.warnings)
+
+
+def test_explain_a_customer_from_python_and_the_cli(tmp_path):
+    visits(tmp_path / "data/metrica/v.tsv", [("7234567890123456789", "2024-03-01 10:00:00", A)])
+    leads(tmp_path / "data/amocrm/leads.json", [{"id": 4821, "contact": 31, "ym": A}])
+    contacts(tmp_path / "data/amocrm/contacts.json", [{"id": 31, "phones": ["8 (916) 123-45-67"],
+                                                         "emails": ["test@test.ru"]}])
+    cfg, _ = run(tmp_path, until=None)
+    info = Warehouse(cfg.warehouse_path).explain_customer("phone:+79161234567")
+    assert info["customer_id"] == customers_of(cfg)["metrica:visit:7234567890123456789"]
+    roles = dict(zip(info["identifiers"].identifier, info["identifiers"].role))
+    assert roles == {f"ym_client_id:{A}": "links", "crm_lead:4821": "links", "crm_contact:31": "links",
+                     "phone:+79161234567": "links", "email:test@test.ru": "blocked"}
+    # the lead (client id + contact) and the contact (phone + lead) are what make one person
+    assert set(info["links"].event_id) == {"amocrm:lead:4821:created", "amocrm:contact:31:created"}
+    assert sorted(info["journey"].event_type) == ["contact_created", "lead_created", "visit"]
+    # by event id too; an unknown key says how identifiers are written
+    assert Warehouse(cfg.warehouse_path).resolve_customer("metrica:visit:7234567890123456789") == info["customer_id"]
+    with pytest.raises(WarehouseError, match="type:value"):
+        Warehouse(cfg.warehouse_path).resolve_customer("+79161234567")
+
+    config_path = tmp_path / "config.yaml"
+    config_path.write_text(yaml.safe_dump({
+        "warehouse": str(cfg.warehouse_path), "timezone": "Europe/Moscow",
+        "sources": SOURCES, "stages": [{"name": "any", "rules": [{"event_type": "re:.*"}]},
+                                       {"name": "purchase", "rules": [{"event_type": "purchase"}]}],
+    }, allow_unicode=True), encoding="utf-8")
+    out = CliRunner().invoke(main, ["customer", "-c", str(config_path), f"ym_client_id:{A}"])
+    assert out.exit_code == 0, out.output
+    assert info["customer_id"] in out.output
+    assert "email:test@test.ru" in out.output and "blocked" in out.output
+    assert "amocrm/lead_created  crm_contact:31 + crm_lead:4821 + ym_client_id:" + A in out.output
