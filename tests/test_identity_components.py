@@ -17,7 +17,7 @@ import pytest
 from cjm_pipeline import db, pipeline
 from cjm_pipeline.errors import StepError
 
-STEP = next(s for s in pipeline.STEPS if s.name == "identity_components")
+STEPS = {s.name: s for s in pipeline.STEPS}
 
 
 def union_find(edges: list[tuple[str, str]]) -> dict[str, str]:
@@ -44,8 +44,13 @@ def run_components(edges: list[tuple[str, str]], max_iterations: int = 60):
         nodes = sorted({n for e in edges for n in e})
         frame = pd.DataFrame(edges + [(n, n) for n in nodes], columns=["id_a", "id_b"]).drop_duplicates()
         db.write_table(con, "identity_edges", frame)
-        result = STEP.run(con, {"max_iterations": max_iterations})
-        labels = dict(db.execute(con, "select identifier, label from identity_components"))
+        params = {"max_iterations": max_iterations}
+        STEPS["identity_nodes"].run(con, params)
+        STEPS["identity_adjacency"].run(con, params)
+        result = STEPS["identity_components"].run(con, params)
+        labels = dict(db.execute(con, "select n.identifier, root.identifier from identity_components as c "
+                                      "join identity_nodes as n on n.node_id = c.node_id "
+                                      "join identity_nodes as root on root.node_id = c.label"))
         return labels, result.rounds
     finally:
         con.close()

@@ -5,22 +5,16 @@
 -- component minimum; on a chain of n links this takes O(log n) rounds, not n.
 with
 
-edges as (
-    select id_a as src, id_b as dst from identity_edges
-    union
-    select id_b, id_a from identity_edges
-),
-
 hop as (
-    select e.src as identifier, min(l.label) as label
-    from edges as e
-    join identity_components as l on l.identifier = e.dst
-    group by e.src
+    select a.src as node_id, min(l.label) as label
+    from identity_adjacency as a
+    join identity_components as l on l.node_id = a.dst
+    group by a.src
 )
 
 select
-    cur.identifier,
+    cur.node_id,
     least(cur.label, h.label, coalesce(jump.label, cur.label)) as label
 from identity_components as cur
-join hop as h on h.identifier = cur.identifier
-left join identity_components as jump on jump.identifier = h.label
+join hop as h on h.node_id = cur.node_id
+left join identity_components as jump on jump.node_id = h.label

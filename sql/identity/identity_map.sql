@@ -6,9 +6,17 @@
 -- md5 of its smallest identifier: opaque, no raw PII.
 with
 
+node_components as (
+    -- identifier -> component, named by its smallest identifier
+    select n.identifier, root.identifier as label
+    from identity_components as c
+    join identity_nodes as n on n.node_id = c.node_id
+    join identity_nodes as root on root.node_id = c.label
+),
+
 overlap as (
     select c.label as component, s.customer_id, min(s.first_run) as first_run, count(*) as shared
-    from identity_components as c
+    from node_components as c
     join _cjm_identity_state as s on s.identifier = c.identifier
     group by c.label, s.customer_id
 ),
@@ -27,10 +35,6 @@ kept as (
     qualify row_number() over (partition by component order by first_run, customer_id) = 1
 ),
 
-components as (
-    select distinct label as component from identity_components
-)
-
 select
     c.identifier,
     c.label as component,
@@ -41,5 +45,5 @@ select
              else md5(c.label) end
     ) as customer_id,
     coalesce(k.first_run, $run_id) as first_run
-from identity_components as c
+from node_components as c
 left join kept as k on k.component = c.label
