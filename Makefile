@@ -17,7 +17,10 @@ install: $(BIN)/cjm
 demo: install  ## install, then run the whole pipeline on both samples (generic events; Metrica + Calltouch + amoCRM)
 	$(BIN)/cjm run -c $(CONFIG)
 	$(BIN)/cjm run -c configs/sample_multi.yaml
+	$(BIN)/cjm report -c $(CONFIG)
+	$(BIN)/cjm report -c configs/sample_multi.yaml --lang ru
 	@echo "Outputs: build/out/ and build/out_multi/ (CSV + .meta.json); warehouses: build/cjm.duckdb, build/cjm_multi.duckdb"
+	@echo "Reports: build/out/report.html, build/out_multi/report.html"
 
 run: install
 	$(BIN)/cjm run -c $(CONFIG)

@@ -310,3 +310,8 @@ def customer(config_path: str, key: str, max_events: int) -> None:
         click.echo(f"  {r.event_ts}  {r.stage or '-':<18} {r.source}/{r.event_type}  {r.channel or ''}")
     if len(journey) > max_events:
         click.echo(f"  ... {len(journey) - max_events} more (--events N)")
+
+
+from .report import report_command  # noqa: E402  (report imports cli helpers lazily)
+
+main.add_command(report_command)

@@ -18,7 +18,7 @@ def test_version():
     assert result.exit_code == 0 and __version__ in result.output
 
 
-@pytest.mark.parametrize("command", ["run", "validate", "funnel", "journeys", "loops", "steps"])
+@pytest.mark.parametrize("command", ["run", "validate", "funnel", "journeys", "loops", "steps", "formats", "customer", "report"])
 def test_every_command_has_help_with_an_example(command):
     result = CliRunner().invoke(main, [command, "--help"])
     assert result.exit_code == 0

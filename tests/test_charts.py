@@ -1,0 +1,262 @@
+"""cjm_pipeline.charts: each figure holds the stage names and numbers of the table it draws."""
+
+import json
+
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+
+import cjm_pipeline as cjm
+from cjm_pipeline import charts
+from cjm_pipeline.charts import KIND_COLORS, MET_COLOR, NOT_MET_COLOR, fmt_int, fmt_pct
+
+SAMPLE_STAGES = ["awareness", "interest", "consideration", "checkout", "purchase", "repeat_purchase"]
+
+
+@pytest.fixture(scope="module")
+def wh(ran, sample_config):
+    return cjm.open(cjm.load_config(sample_config))
+
+
+@pytest.fixture(scope="module")
+def tables(wh):
+    names = ["funnel", "funnel_breakdown", "funnel_trends", "ttc_histogram", "transitions", "loops",
+             "stage_kpis", "stage_stock"]
+    # shuffled, so every chart has to order the rows itself
+    return {n: wh.table(n).sample(frac=1, random_state=7).reset_index(drop=True) for n in names}
+
+
+def shapes_and_annotations_text(fig: go.Figure) -> list[str]:
+    return [a.text for a in fig.layout.annotations]
+
+
+# --------------------------------------------------------------------------- funnel
+
+
+def test_funnel_chart_bars_are_the_funnel_customers_with_drop_off_and_conversion_labels(tables):
+    funnel = tables["funnel"].sort_values("step")
+    fig = charts.funnel_chart(tables["funnel"])
+    reached, lost = fig.data
+    assert list(reached.y) == funnel["customers"].tolist()
+    assert list(fig.layout.xaxis.ticktext) == [
+        f"<b>{s}</b><br>{fmt_int(c)} · {fmt_pct(p)}"
+        for s, c, p in zip(funnel["stage"], funnel["customers"], funnel["conversion_from_start"])]
+    assert [t.split("<br>")[0] for t in fig.layout.xaxis.ticktext] == [f"<b>{s}</b>" for s in SAMPLE_STAGES]
+    # the red segment on step k is the previous step's `dropped`: the bars stack up to the previous step
+    dropped = funnel["dropped"].tolist()
+    assert lost.y[0] is None and list(lost.y[1:]) == [int(d) for d in dropped[:-1]]
+    customers = funnel["customers"].tolist()
+    assert all(customers[k] + lost.y[k] == customers[k - 1] for k in range(1, len(customers)))
+    notes = shapes_and_annotations_text(fig)
+    first = funnel.iloc[0]
+    assert f"−{fmt_int(first['dropped'])} ({fmt_pct(first['drop_off_rate'])})" in notes
+    assert "−1,097 (35.1%)" in notes  # the README's numbers for the sample
+    for conv in funnel["conversion_from_previous"].dropna():
+        assert f"→ {fmt_pct(conv)}" in notes
+    assert "→ 64.9%" in notes and len([n for n in notes if n.startswith("→")]) == len(funnel) - 1
+
+
+def test_funnel_chart_in_russian_uses_russian_labels_and_number_format(tables):
+    fig = charts.funnel_chart(tables["funnel"], lang="ru")
+    assert fig.layout.title.text == charts.LABELS["ru"]["funnel_title"]
+    assert fig.layout.separators == ", "
+    assert "−1\u00a0097 (35,1%)" in shapes_and_annotations_text(fig)
+    assert fig.layout.yaxis.title.text == "Клиенты"
+
+
+def test_funnel_chart_draws_cyrillic_stage_names_as_configured():
+    funnel = pd.DataFrame({
+        "step": [2, 1, 3], "stage": ["Интерес", "Знакомство", "Покупка"], "customers": [40, 100, 10],
+        "conversion_from_previous": [0.4, None, 0.25], "conversion_from_start": [0.4, 1.0, 0.1],
+        "dropped": pd.array([30, 60, None], dtype="Int64"), "drop_off_rate": [0.75, 0.6, None],
+    })
+    fig = charts.funnel_chart(funnel, lang="ru")
+    assert [t.split("<br>")[0] for t in fig.layout.xaxis.ticktext] == ["<b>Знакомство</b>", "<b>Интерес</b>",
+                                                                        "<b>Покупка</b>"]
+    assert list(fig.data[0].y) == [100, 40, 10]
+    assert "−60 (60,0%)" in shapes_and_annotations_text(fig)
+    assert "Знакомство" in json.loads(fig.to_json())["layout"]["xaxis"]["ticktext"][0]
+
+
+def test_funnel_breakdown_chart_is_one_bar_group_per_value(tables):
+    bd = tables["funnel_breakdown"]
+    fig = charts.funnel_breakdown_chart(bd, "first_channel")
+    fc = bd[bd["breakdown"] == "first_channel"]
+    entries = fc[fc["step"] == 1].set_index("value")["customers"].sort_values(ascending=False, kind="stable")
+    assert [t.name for t in fig.data] == [f"{v} ({fmt_int(n)})" for v, n in entries.items()]
+    for trace, value in zip(fig.data, entries.index):
+        rows = fc[fc["value"] == value].sort_values("step")
+        assert list(trace.x) == SAMPLE_STAGES
+        assert list(trace.y) == pytest.approx(rows["conversion_from_start"].tolist())
+        assert [c[1] for c in trace.customdata] == rows["customers"].tolist()
+        assert list(trace.text[1:]) == [fmt_pct(c, digits=0) for c in rows["conversion_from_start"].iloc[1:]]
+    assert "first channel" in fig.layout.title.text
+
+
+def test_funnel_breakdown_chart_keeps_the_values_with_most_entries(tables):
+    bd = tables["funnel_breakdown"]
+    fig = charts.funnel_breakdown_chart(bd, "cohort", max_values=4)
+    cohorts = bd[(bd["breakdown"] == "cohort") & (bd["step"] == 1)]
+    top = cohorts.sort_values("customers", ascending=False, kind="stable").head(4)["value"].tolist()
+    assert [t.name.split(" ")[0] for t in fig.data] == sorted(top)  # cohorts in date order
+    assert f"top 4 of {len(cohorts)} values" in fig.layout.title.text
+
+
+# --------------------------------------------------------------------------- flows
+
+
+def test_sankey_shows_every_transition_with_back_steps_coloured_apart(tables):
+    t = tables["transitions"]
+    fig = charts.sankey_chart(t)
+    sankey = fig.data[0]
+    assert list(sankey.node.label) == ["(start)"] + SAMPLE_STAGES + ["(end)"]
+    link = sankey.link
+    assert sum(link.value) == int(t["transitions"].sum())
+    assert len(link.value) == len(t)
+    labels = list(sankey.node.label)
+    back = t[t["kind"] == "back"]
+    assert len(back) > 0
+    drawn_back = {(labels[s], labels[g]): v for s, g, v, c in zip(link.source, link.target, link.value, link.color)
+                  if c == KIND_COLORS["back"]}
+    assert drawn_back == {(r.from_stage, r.to_stage): r.transitions for r in back.itertuples()}
+    assert drawn_back[("checkout", "interest")] == 104
+    # every other link has another colour
+    assert sum(c == KIND_COLORS["back"] for c in link.color) == len(back)
+    assert KIND_COLORS["back"] not in {KIND_COLORS["forward"], KIND_COLORS["skip"]}
+
+
+def test_transition_heatmap_cells_are_the_matrix(tables):
+    t = tables["transitions"]
+    fig = charts.transition_heatmap(t)
+    other, back = fig.data
+    rows, cols = list(other.y), list(other.x)
+    assert rows == ["(start)"] + SAMPLE_STAGES and cols == SAMPLE_STAGES + ["(end)"]
+    for r in t.itertuples():
+        i = rows.index("(start)" if pd.isna(r.from_order) else r.from_stage)
+        j = cols.index("(end)" if pd.isna(r.to_order) else r.to_stage)
+        layer, empty = (back, other) if r.kind == "back" else (other, back)
+        assert layer.z[i][j] == r.transitions and empty.z[i][j] is None
+    assert back.z[rows.index("interest")][cols.index("awareness")] == 1718
+    assert other.z[rows.index("(start)")][cols.index("awareness")] == 3125
+    # back-steps only go to an earlier stage
+    for i, row in enumerate(back.z):
+        for j, v in enumerate(row):
+            if v is not None:
+                assert SAMPLE_STAGES.index(cols[j]) < SAMPLE_STAGES.index(rows[i])
+
+
+# --------------------------------------------------------------------------- time and trends
+
+
+def test_ttc_histograms_one_panel_per_step_with_the_binned_customers(tables):
+    h = tables["ttc_histogram"]
+    fig = charts.ttc_histograms(h)
+    steps = h[["step", "stage", "next_stage"]].drop_duplicates().sort_values("step")
+    assert [a.text for a in fig.layout.annotations] == [f"{s} → {n}" for s, n in zip(steps["stage"], steps["next_stage"])]
+    bins = h[["bin_index", "bin_label"]].drop_duplicates().sort_values("bin_index")["bin_label"].tolist()
+    assert bins[0] == "<1m" and bins[-1] == "30d+"
+    assert len(fig.data) == len(steps)
+    for trace, step in zip(fig.data, steps["step"]):
+        assert list(trace.x) == bins
+        by_bin = h[h["step"] == step].set_index("bin_label")["customers"]
+        assert list(trace.y) == [int(by_bin.get(b, 0)) for b in bins]
+        assert sum(trace.y) == int(by_bin.sum())
+
+
+def test_trends_mark_incomplete_periods(tables):
+    ft = tables["funnel_trends"]
+    fig = charts.trends_chart(ft, period="week")
+    assert fig.layout.title.text == "Conversion by entry week"
+    periods = ft[["period_start", "is_complete"]].drop_duplicates().sort_values("period_start")
+    done = [d.strftime("%Y-%m-%d") for d in periods.loc[periods["is_complete"], "period_start"]]
+    open_ = [d.strftime("%Y-%m-%d") for d in periods.loc[~periods["is_complete"], "period_start"]]
+    assert done and open_
+    entries = fig.data[0]
+    assert list(entries.y) == ft[ft["step"] == 1].sort_values("period_start")["customers"].tolist()
+    lines = {t.name: t for t in fig.data[1:]}
+    last = ft[ft["step"] == ft["step"].max()].sort_values("period_start")
+    stage = last["stage"].iloc[0]
+    solid, dotted = lines[stage], lines[f"{stage} (incomplete)"]
+    assert list(solid.x) == done and solid.line.dash is None
+    assert list(dotted.x) == [done[-1]] + open_ and dotted.line.dash == "dot"
+    assert list(dotted.y) == pytest.approx(last["conversion_from_start"].tolist()[len(done) - 1:])
+    assert [s for s in dotted.marker.symbol][1:] == ["circle-open"] * len(open_)
+    band = fig.layout.shapes[0]
+    assert band.x0 < open_[0] <= open_[-1] < band.x1
+    assert any("incomplete" in a.text for a in fig.layout.annotations)
+
+
+# --------------------------------------------------------------------------- loops, KPIs, stock
+
+
+def test_loops_chart_one_bar_per_back_edge(tables):
+    loops = tables["loops"].sort_values(["customers", "from_order", "to_order"], ascending=[False, True, True])
+    fig = charts.loops_chart(tables["loops"])
+    customers, loopers, non_loopers = fig.data
+    edges = [f"{a} → {b}" for a, b in zip(loops["from_stage"], loops["to_stage"])]
+    assert list(customers.y) == edges and edges[0] == "interest → awareness"
+    assert list(customers.x) == loops["customers"].tolist()
+    assert customers.text[0] == f"962 ({fmt_pct(loops['share_of_visitors'].iloc[0], digits=0)}), resolved 100%"
+    assert list(loopers.x) == pytest.approx(loops["looper_conversion"].tolist())
+    assert list(non_loopers.x) == pytest.approx(loops["non_looper_conversion"].tolist())
+    assert "10.5%" in loopers.text and "19.2%" in non_loopers.text  # checkout → interest, README's numbers
+
+
+def test_kpi_chart_target_against_actual_coloured_by_met(tables):
+    kpis = tables["stage_kpis"]
+    fig = charts.kpi_chart(kpis)
+    assert len(fig.data) == len(kpis)
+    titles = [a.text for a in fig.layout.annotations]
+    assert "interest: conversion to next ≥ 50.0%" in titles
+    assert "checkout: drop-off ≤ 40.0%" in titles
+    by_title = dict(zip(titles, fig.data))
+    for r in kpis.itertuples():
+        trace = by_title[charts.kpi_title(r.stage, r.kpi, r.target, r.unit)]
+        assert [c[0] for c in trace.customdata] == pytest.approx([r.target, r.actual])
+        assert trace.marker.color[1] == (MET_COLOR if r.met else NOT_MET_COLOR)
+        if r.unit == "ratio":
+            assert list(trace.y) == pytest.approx([r.target, r.actual])
+    not_met = by_title["interest: conversion to next ≥ 50.0%"]
+    assert not_met.marker.color[1] == NOT_MET_COLOR and list(not_met.text) == ["50.0%", "43.9%"]
+    hour = by_title["interest: median time to next ≤ 1.0 h"]
+    assert list(hour.y) == pytest.approx([1.0, 129 / 3600]) and hour.marker.color[1] == MET_COLOR
+
+
+def test_stock_chart_stacks_one_area_per_stage(tables):
+    stock = tables["stage_stock"]
+    fig = charts.stock_chart(stock)
+    assert [t.name for t in fig.data] == SAMPLE_STAGES[::-1]  # the last stage at the bottom
+    assert all(t.stackgroup == "stock" for t in fig.data)
+    for trace in fig.data:
+        rows = stock[stock["stage"] == trace.name].sort_values("day")
+        assert list(trace.x) == [d.strftime("%Y-%m-%d") for d in rows["day"]]
+        assert list(trace.y) == rows["customers"].tolist()
+    last_day = stock["day"].max()
+    assert sum(t.y[-1] for t in fig.data) == int(stock.loc[stock["day"] == last_day, "customers"].sum())
+
+
+# --------------------------------------------------------------------------- edge cases
+
+
+@pytest.mark.parametrize("draw, table", [
+    (charts.funnel_chart, "funnel"), (charts.sankey_chart, "transitions"), (charts.transition_heatmap, "transitions"),
+    (charts.ttc_histograms, "ttc_histogram"), (charts.trends_chart, "funnel_trends"), (charts.loops_chart, "loops"),
+    (charts.kpi_chart, "stage_kpis"), (charts.stock_chart, "stage_stock"),
+])
+def test_an_empty_table_draws_a_no_data_figure(tables, draw, table):
+    fig = draw(tables[table].head(0), lang="ru")
+    assert len(fig.data) == 0 and [a.text for a in fig.layout.annotations] == ["Нет данных"]
+
+
+def test_a_table_without_its_columns_is_refused():
+    with pytest.raises(ValueError, match="funnel: missing column"):
+        charts.funnel_chart(pd.DataFrame({"step": [1], "stage": ["a"]}))
+
+
+def test_unknown_language_is_refused(tables):
+    with pytest.raises(ValueError, match="unknown language 'de'"):
+        charts.funnel_chart(tables["funnel"], lang="de")
+
+
+def test_both_languages_have_the_same_labels():
+    assert charts.LABELS["en"].keys() == charts.LABELS["ru"].keys()
