@@ -261,6 +261,9 @@ class OutputConfig:
     """``utf-8-sig`` writes a byte-order mark so Excel shows Cyrillic correctly."""
     excel: bool = False
     """The CSV dialect a Russian-locale Excel opens as it is: ``;``, decimal comma, UTF-8 with BOM."""
+    pii: str = "mask"
+    """``mask``: phone numbers and e-mail addresses quoted from input rows (the quarantine's raw
+    text) are replaced by ``<phone>`` / ``<email>`` in exported files; ``clear`` keeps them."""
 
     @property
     def csv_dialect(self) -> tuple[str, str, bool]:
@@ -523,6 +526,8 @@ def _check(cfg: PipelineConfig) -> list[str]:
     if cfg.output.csv_encoding not in CSV_ENCODINGS:
         problems.append(f"output.csv_encoding: {cfg.output.csv_encoding!r}{_suggest(cfg.output.csv_encoding, CSV_ENCODINGS)}"
                         f" (valid: {', '.join(CSV_ENCODINGS)})")
+    if cfg.output.pii not in ("mask", "clear"):
+        problems.append(f"output.pii: {cfg.output.pii!r} is not valid (mask or clear)")
     if cfg.output.format not in OUTPUT_FORMATS:
         problems.append(f"output.format: {cfg.output.format!r}{_suggest(cfg.output.format, OUTPUT_FORMATS)}"
                         f" (valid: {', '.join(OUTPUT_FORMATS)})")

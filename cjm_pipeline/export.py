@@ -83,6 +83,11 @@ def metadata(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, run_id: str) -
     }
 
 
+#: Exported tables that quote raw input, with the query that masks phones and e-mails in them
+#: (used unless ``output.pii: clear``).
+MASKED_EXPORTS = {"quarantine": "exports/quarantine.sql"}
+
+
 def write_output(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, table: str, path: Path,
                  order_by: tuple[str, ...] = ()) -> Path:
     """One table to one file in the configured format (and, for CSV, delimiter, encoding, decimal mark)."""
@@ -90,7 +95,15 @@ def write_output(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, table: str
     fmt = cfg.output.format
     delimiter, encoding, decimal_comma = cfg.output.csv_dialect
     tmp = path.with_suffix(path.suffix + ".tmp")
-    db.copy_table(con, table, tmp, fmt=fmt, delimiter=delimiter, decimal_comma=decimal_comma, order_by=order_by)
+    source = table
+    if table in MASKED_EXPORTS and cfg.output.pii != "clear":
+        source = f"_cjm_masked_{table}"
+        db.execute(con, f"create or replace temp view {source} as " + db.read_sql(MASKED_EXPORTS[table]))
+    try:
+        db.copy_table(con, source, tmp, fmt=fmt, delimiter=delimiter, decimal_comma=decimal_comma, order_by=order_by)
+    finally:
+        if source != table:
+            db.execute(con, f"drop view if exists {source}")
     if fmt == "csv" and encoding == "utf-8-sig":
         with open(path, "wb") as out, open(tmp, "rb") as src:
             out.write(b"\xef\xbb\xbf")
