@@ -41,7 +41,6 @@ the value's shape). UTMs come from the ``tracking_data`` fields ``UTM_SOURCE`` .
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -51,7 +50,7 @@ from ..config import SourceConfig
 from ..errors import InputDataError
 from . import textfiles
 from .formats import Format, option_values
-from .records import ID_TYPES, Event, Record, Reference, Reject, text
+from .records import ID_TYPES, Event, Record, Reference, Reject, as_text, clean, raw_json, text
 
 WON_STATUS_ID = "142"
 LOST_STATUS_ID = "143"
@@ -97,45 +96,6 @@ _UTM = ("utm_source", "utm_medium", "utm_campaign")
 
 
 # --------------------------------------------------------------------------- helpers shared by the CRM formats
-
-
-def clean(value: Any) -> str | None:
-    """A scalar as trimmed text (ints exact); None for empty values, lists and objects.
-
-    >>> clean(" a "), clean(1696470418123456789), clean(""), clean(None), clean([1]), clean(False)
-    ('a', '1696470418123456789', None, None, None, '0')
-    """
-    if isinstance(value, (dict, list)):
-        return None
-    t = text(value)
-    if t is None:
-        return None
-    t = t.strip()
-    return t or None
-
-
-def as_text(value: Any) -> str | None:
-    """Any JSON value as property text: scalars via :func:`clean`, lists of scalars joined
-    with ``, ``, other lists and objects as compact JSON.
-
-    >>> as_text(["a", 2]), as_text({"x": 1}), as_text([]), as_text(None)
-    ('a, 2', '{"x":1}', None, None)
-    """
-    if isinstance(value, list):
-        if not value:
-            return None
-        if all(not isinstance(v, (dict, list)) for v in value):
-            parts = [clean(v) for v in value]
-            return ", ".join(p for p in parts if p) or None
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    if isinstance(value, dict):
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":")) if value else None
-    return clean(value)
-
-
-def raw_json(value: Any) -> str:
-    """A record as JSON text for a :class:`Reject` (at most 2000 characters)."""
-    return json.dumps(value, ensure_ascii=False, default=str)[:2000]
 
 
 def epoch_seconds(value: Any) -> int | None:

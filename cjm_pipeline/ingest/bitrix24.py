@@ -42,7 +42,7 @@ from ..config import SourceConfig
 from ..errors import InputDataError
 from . import textfiles
 from .formats import Format, option_values
-from .records import ID_TYPES, Event, Record, Reference, Reject, text
+from .records import ID_TYPES, Event, Record, Reference, Reject, as_text, clean
 
 #: File kinds (option ``kind``); ``auto`` tells them from the content.
 KINDS = ("auto", "deals", "stagehistory", "contacts", "leads", "statuses", "ui")
@@ -80,21 +80,6 @@ _NOT_PROPERTIES = frozenset(("ID", "DATE_CREATE", "UTM_SOURCE", "UTM_MEDIUM", "U
 # --------------------------------------------------------------------------- small helpers
 
 
-def _s(value: Any) -> str | None:
-    """A scalar as trimmed text; None for empty values, lists and objects.
-
-    >>> _s(" 37 "), _s(37), _s(""), _s(None), _s([1])
-    ('37', '37', None, None, None)
-    """
-    if isinstance(value, (dict, list)):
-        return None
-    t = text(value)
-    if t is None:
-        return None
-    t = t.strip()
-    return t or None
-
-
 def _prop(value: Any) -> str | None:
     """Any JSON value as property text: multifields (``[{"VALUE": ...}]``) and lists of
     scalars joined with ``, ``, other objects as compact JSON.
@@ -106,15 +91,9 @@ def _prop(value: Any) -> str | None:
         if not value:
             return None
         if all(isinstance(v, dict) and "VALUE" in v for v in value):
-            parts = [_s(v.get("VALUE")) for v in value]
+            parts = [clean(v.get("VALUE")) for v in value]
             return ", ".join(p for p in parts if p) or None
-        if all(not isinstance(v, (dict, list)) for v in value):
-            parts = [_s(v) for v in value]
-            return ", ".join(p for p in parts if p) or None
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    if isinstance(value, dict):
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":")) if value else None
-    return _s(value)
+    return as_text(value)
 
 
 def _values(value: Any) -> list[str]:
@@ -126,14 +105,14 @@ def _values(value: Any) -> list[str]:
     if isinstance(value, list):
         out = []
         for v in value:
-            t = _s(v.get("VALUE")) if isinstance(v, dict) else _s(v)
+            t = clean(v.get("VALUE")) if isinstance(v, dict) else clean(v)
             if t is not None:
                 out.append(t)
         return out
     if isinstance(value, dict):
-        t = _s(value.get("VALUE"))
+        t = clean(value.get("VALUE"))
         return [t] if t else []
-    t = _s(value)
+    t = clean(value)
     return [t] if t else []
 
 
@@ -239,7 +218,7 @@ def _category(stage_id: str | None, category_id: Any) -> str | None:
     >>> _category("C14:UC_M3VGWL", None), _category("NEW", None), _category("C14:WON", "14"), _category(None, None)
     ('14', '0', '14', None)
     """
-    given = _s(category_id)
+    given = clean(category_id)
     if given is not None:
         return given
     if stage_id is None:
@@ -298,7 +277,7 @@ class _Options:
     def semantic(self, code: Any, stage_id: str | None, stage_name: str | None) -> str | None:
         """``open``/``won``/``lost``: the P/S/F code, else the ``won_stages``/``lost_stages``
         options (names or ids), else the fixed codes (WON, LOSE, APOLOGY; CONVERTED, JUNK)."""
-        c = (_s(code) or "").upper()
+        c = (clean(code) or "").upper()
         if c in _SEMANTIC:
             return _SEMANTIC[c]
         for value in (stage_id, stage_name):
@@ -344,7 +323,7 @@ def _properties(record: Mapping[str, Any]) -> dict[str, str | None]:
 
 
 def _time(value: Any) -> str | None:
-    t = _s(value)
+    t = clean(value)
     return None if t is None else _local_time(t)
 
 
@@ -352,30 +331,30 @@ def _time(value: Any) -> str | None:
 
 
 def _deal(row: int, r: Mapping[str, Any], o: _Options) -> list[Record]:
-    deal_id = _s(r.get("ID"))
+    deal_id = clean(r.get("ID"))
     if deal_id is None:
         return [Reject(row, "ID: missing (a deal without an id cannot be told apart from its re-exports)", _raw(r))]
     created = _time(r.get("DATE_CREATE"))
     if created is None:
         return [Reject(row, "DATE_CREATE: missing (the deal's creation time is its event time)", _raw(r))]
-    stage_id = _s(r.get("STAGE_ID"))
+    stage_id = clean(r.get("STAGE_ID"))
     stage_name = o.stages.get(stage_id) if stage_id else None
     category = _category(stage_id, r.get("CATEGORY_ID"))
     semantic = o.semantic(r.get("STAGE_SEMANTIC_ID"), stage_id, stage_name)
     updated = _time(r.get("DATE_MODIFY"))
-    opportunity = _s(r.get("OPPORTUNITY"))
-    currency = _s(r.get("CURRENCY_ID"))
+    opportunity = clean(r.get("OPPORTUNITY"))
+    currency = clean(r.get("CURRENCY_ID"))
     ids: list[tuple[str, str]] = [("crm_deal", deal_id)]
     ids += [("crm_contact", v) for v in _values(r.get("CONTACT_ID")) + _values(r.get("CONTACT_IDS"))]
-    company = _s(r.get("COMPANY_ID"))
+    company = clean(r.get("COMPANY_ID"))
     if company is not None and company != "0":
         ids.append(("crm_company", company))
-    lead = _s(r.get("LEAD_ID"))
+    lead = clean(r.get("LEAD_ID"))
     if lead is not None and lead != "0":
         ids.append(("crm_lead", lead))
     ids = _unique(ids + o.mapped_ids(r))
-    utm = dict(utm_source=_s(r.get("UTM_SOURCE")), utm_medium=_s(r.get("UTM_MEDIUM")),
-               utm_campaign=_s(r.get("UTM_CAMPAIGN")))
+    utm = dict(utm_source=clean(r.get("UTM_SOURCE")), utm_medium=clean(r.get("UTM_MEDIUM")),
+               utm_campaign=clean(r.get("UTM_CAMPAIGN")))
     props = _properties(r)
     props.update(stage_semantic=semantic, category_id=category, pipeline_id=category)
     if stage_name is not None:
@@ -388,8 +367,8 @@ def _deal(row: int, r: Mapping[str, Any], o: _Options) -> list[Record]:
     moved = _time(r.get("MOVED_TIME"))
     stage_props: dict[str, str | None] = {
         "stage_id": stage_id, "stage_semantic": semantic, "category_id": category, "pipeline_id": category,
-        "opportunity": opportunity, "currency": currency, "title": _s(r.get("TITLE")),
-        "moved_by_id": _s(r.get("MOVED_BY_ID")), "assigned_by_id": _s(r.get("ASSIGNED_BY_ID")),
+        "opportunity": opportunity, "currency": currency, "title": clean(r.get("TITLE")),
+        "moved_by_id": clean(r.get("MOVED_BY_ID")), "assigned_by_id": clean(r.get("ASSIGNED_BY_ID")),
         "history_type": "current",
     }
     if stage_name is not None:
@@ -409,13 +388,13 @@ def _deal(row: int, r: Mapping[str, Any], o: _Options) -> list[Record]:
 
 
 def _lead(row: int, r: Mapping[str, Any], o: _Options) -> list[Record]:
-    lead_id = _s(r.get("ID"))
+    lead_id = clean(r.get("ID"))
     if lead_id is None:
         return [Reject(row, "ID: missing (a lead without an id cannot be told apart from its re-exports)", _raw(r))]
     created = _time(r.get("DATE_CREATE"))
     if created is None:
         return [Reject(row, "DATE_CREATE: missing (the lead's creation time is its event time)", _raw(r))]
-    status_id = _s(r.get("STATUS_ID"))
+    status_id = clean(r.get("STATUS_ID"))
     status_name = o.lead_statuses.get(status_id) if status_id else None
     semantic = o.semantic(r.get("STATUS_SEMANTIC_ID"), status_id, status_name)
     updated = _time(r.get("DATE_MODIFY"))
@@ -423,12 +402,12 @@ def _lead(row: int, r: Mapping[str, Any], o: _Options) -> list[Record]:
     ids += [("phone", v) for v in _values(r.get("PHONE"))]
     ids += [("email", v) for v in _values(r.get("EMAIL"))]
     ids += [("crm_contact", v) for v in _values(r.get("CONTACT_ID")) + _values(r.get("CONTACT_IDS"))]
-    company = _s(r.get("COMPANY_ID"))
+    company = clean(r.get("COMPANY_ID"))
     if company is not None and company != "0":
         ids.append(("crm_company", company))
     ids = _unique(ids + o.mapped_ids(r))
-    utm = dict(utm_source=_s(r.get("UTM_SOURCE")), utm_medium=_s(r.get("UTM_MEDIUM")),
-               utm_campaign=_s(r.get("UTM_CAMPAIGN")))
+    utm = dict(utm_source=clean(r.get("UTM_SOURCE")), utm_medium=clean(r.get("UTM_MEDIUM")),
+               utm_campaign=clean(r.get("UTM_CAMPAIGN")))
     props = _properties(r)
     props["stage_semantic"] = semantic
     if status_name is not None:
@@ -448,7 +427,7 @@ def _lead(row: int, r: Mapping[str, Any], o: _Options) -> list[Record]:
 
 
 def _contact(row: int, r: Mapping[str, Any], o: _Options) -> list[Record]:
-    contact_id = _s(r.get("ID"))
+    contact_id = clean(r.get("ID"))
     if contact_id is None:
         return [Reject(row, "ID: missing (a contact without an id cannot be told apart from its re-exports)", _raw(r))]
     created = _time(r.get("DATE_CREATE"))
@@ -457,20 +436,20 @@ def _contact(row: int, r: Mapping[str, Any], o: _Options) -> list[Record]:
     ids: list[tuple[str, str]] = [("crm_contact", contact_id)]
     ids += [("phone", v) for v in _values(r.get("PHONE"))]
     ids += [("email", v) for v in _values(r.get("EMAIL"))]
-    lead = _s(r.get("LEAD_ID"))
+    lead = clean(r.get("LEAD_ID"))
     if lead is not None and lead != "0":
         ids.append(("crm_lead", lead))
     ids = _unique(ids + o.mapped_ids(r))
     return [Event(row, created, "contact_created", f"contact:{contact_id}:created", 0, channel="crm",
-                  utm_source=_s(r.get("UTM_SOURCE")), utm_medium=_s(r.get("UTM_MEDIUM")),
-                  utm_campaign=_s(r.get("UTM_CAMPAIGN")), updated_at=_time(r.get("DATE_MODIFY")),
+                  utm_source=clean(r.get("UTM_SOURCE")), utm_medium=clean(r.get("UTM_MEDIUM")),
+                  utm_campaign=clean(r.get("UTM_CAMPAIGN")), updated_at=_time(r.get("DATE_MODIFY")),
                   identifiers=ids, properties=_properties(r))]
 
 
 def _status(row: int, r: Mapping[str, Any], o: _Options) -> list[Record]:
-    entity = _s(r.get("ENTITY_ID"))
-    status_id = _s(r.get("STATUS_ID"))
-    name = _s(r.get("NAME"))
+    entity = clean(r.get("ENTITY_ID"))
+    status_id = clean(r.get("STATUS_ID"))
+    name = clean(r.get("NAME"))
     for field_name, value in (("ENTITY_ID", entity), ("STATUS_ID", status_id), ("NAME", name)):
         if value is None:
             return [Reject(row, f"{field_name}: missing (a crm.status.list entry needs ENTITY_ID, STATUS_ID and NAME)",
@@ -496,10 +475,10 @@ def _history(records: list[tuple[int, Any]], o: _Options) -> Iterator[Record]:
         if not isinstance(r, Mapping):
             parsed.append((row, r, None))
             continue
-        owner = _s(r.get("OWNER_ID"))
+        owner = clean(r.get("OWNER_ID"))
         at = _time(r.get("CREATED_TIME"))
         is_lead = r.get("STAGE_ID") is None and r.get("STATUS_ID") is not None
-        stage = _s(r.get("STATUS_ID") if is_lead else r.get("STAGE_ID"))
+        stage = clean(r.get("STATUS_ID") if is_lead else r.get("STAGE_ID"))
         problem = None
         if owner is None:
             problem = "OWNER_ID: missing (the deal or lead the move belongs to)"
@@ -519,7 +498,7 @@ def _history(records: list[tuple[int, Any]], o: _Options) -> Iterator[Record]:
     for i, (row, r, info) in enumerate(parsed):
         if isinstance(info, tuple):
             entity, owner, _, _, epoch = info
-            hist = _s(r.get("ID")) or ""
+            hist = clean(r.get("ID")) or ""
             key = (int(epoch) if epoch.isdigit() else 0, epoch,
                    int(hist) if hist.isdigit() else 0, row)
             chains.setdefault((entity, owner), []).append((key, i))
@@ -536,7 +515,7 @@ def _history(records: list[tuple[int, Any]], o: _Options) -> Iterator[Record]:
             yield r if isinstance(r, Reject) else Reject(row, info, _raw(r))
             continue
         entity, owner, at, stage, epoch = info
-        type_id = _s(r.get("TYPE_ID"))
+        type_id = clean(r.get("TYPE_ID"))
         history_type = _HISTORY_TYPE.get(type_id or "", type_id)
         prev = parsed[previous[i]] if i in previous else None
         prev_stage = prev[2][3] if prev else None
@@ -544,7 +523,7 @@ def _history(records: list[tuple[int, Any]], o: _Options) -> Iterator[Record]:
             name = o.lead_statuses.get(stage)
             props = {"status_id": stage, "status_name": name,
                      "stage_semantic": o.semantic(r.get("STATUS_SEMANTIC_ID"), stage, name),
-                     "history_type": history_type, "history_id": _s(r.get("ID")), "previous_status_id": prev_stage}
+                     "history_type": history_type, "history_id": clean(r.get("ID")), "previous_status_id": prev_stage}
             yield Event(row, at, "lead_status_changed", f"lead:{owner}:status:{stage}:{epoch}", 0, channel="crm",
                         identifiers=[("crm_lead", owner)], properties={k: v for k, v in props.items() if v is not None})
             continue
@@ -552,7 +531,7 @@ def _history(records: list[tuple[int, Any]], o: _Options) -> Iterator[Record]:
         category = _category(stage, r.get("CATEGORY_ID"))
         props = {"stage_id": stage, "stage_name": name, "category_id": category, "pipeline_id": category,
                  "stage_semantic": o.semantic(r.get("STAGE_SEMANTIC_ID"), stage, name),
-                 "history_type": history_type, "history_id": _s(r.get("ID")), "previous_stage_id": prev_stage}
+                 "history_type": history_type, "history_id": clean(r.get("ID")), "previous_stage_id": prev_stage}
         if history_type == "funnel_changed" and prev is not None:
             props["previous_category_id"] = _category(prev_stage, prev[1].get("CATEGORY_ID"))
         yield Event(row, at, "deal_stage_changed", f"deal:{owner}:stage:{stage}:{epoch}", 0, channel="crm",
@@ -735,7 +714,7 @@ def _ui_rows(path: Path, src: SourceConfig, o: _Options) -> Iterator[Record]:
 
         def get(name: str) -> str | None:
             col = cols[name]
-            return _s(rec.get(col)) if col is not None else None
+            return clean(rec.get(col)) if col is not None else None
 
         deal_id = get("ID")
         if deal_id is None:
@@ -756,7 +735,7 @@ def _ui_rows(path: Path, src: SourceConfig, o: _Options) -> Iterator[Record]:
             v = get(name)
             if v is not None and v != "0":
                 ids.extend((id_type, x.strip()) for x in re.split(r"[,;]", v) if x.strip())
-        ids += [(t, rec[h]) for h, t in contact_cols.items() if _s(rec.get(h))]
+        ids += [(t, rec[h]) for h, t in contact_cols.items() if clean(rec.get(h))]
         ids = _unique(ids + o.mapped_ids({h: rec[h] for h in id_cols}))
         props: dict[str, str | None] = {h: v for h, v in rec.items() if h not in mapped and h not in contact_cols
                                         and v is not None}

@@ -24,7 +24,7 @@ from typing import Any
 from ..config import SourceConfig
 from .calltracking import (
     amount, build_call, call_channel, check_slash_dates, clean, direction, extra_properties, flag, ga_client_id,
-    local_time, raw_text, read_calls, require_any, seconds, status_answered, table_record, tag_names,
+    local_time, raw_json, read_calls, require_any, seconds, status_answered, table_record, tag_names,
 )
 from .formats import Format, option_values
 from .records import Event, Reject
@@ -69,7 +69,7 @@ def call_record(row: int, r: Mapping[str, Any], extra: dict[str, str | None], op
     call_id = clean(r.get("id"))
     if call_id is None:
         return Reject(row, "id: missing (a call without an id cannot be told apart from its re-exports)",
-                      raw if raw is not None else raw_text({**r, **extra}))
+                      raw if raw is not None else raw_json({**r, **extra}))
     answered = flag(r.get("answered"))
     if answered is None:
         answered = status_answered(r.get("call_status"))
@@ -120,7 +120,7 @@ def parse(path: Path, src: SourceConfig) -> Iterator[Event | Reject]:
             yield rec
         elif calls.kind == "table":
             fields, extra = table_record(rec, ALIASES, calls.header)
-            yield call_record(row, fields, {k: clean(v) for k, v in extra.items()}, opts, raw_text(rec))
+            yield call_record(row, fields, {k: clean(v) for k, v in extra.items()}, opts, raw_json(rec))
         else:
             yield call_record(row, rec, extra_properties(rec, _MAPPED), opts)
 

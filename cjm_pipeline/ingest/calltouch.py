@@ -28,7 +28,7 @@ from typing import Any
 from ..config import SourceConfig
 from .calltracking import (
     as_text, build_call, call_channel, check_slash_dates, clean, decimal_sum, extra_properties, flag, ga_client_id,
-    local_time, raw_text, read_calls, require_any, seconds, snake, status_answered, table_record, tag_names,
+    local_time, raw_json, read_calls, require_any, seconds, snake, status_answered, table_record, tag_names,
 )
 from .formats import Format, option_values
 from .records import Event, Reject
@@ -116,7 +116,7 @@ def call_record(row: int, r: Mapping[str, Any], extra: dict[str, str | None], op
     call_id = clean(r.get("callId"))
     if call_id is None:
         return Reject(row, "callId: missing (a call without an id cannot be told apart from its re-exports)",
-                      raw if raw is not None else raw_text({**r, **extra}))
+                      raw if raw is not None else raw_json({**r, **extra}))
     callback = flag(r.get("callbackCall"))
     answered = flag(r.get("successful"))
     if answered is None:
@@ -178,7 +178,7 @@ def parse(path: Path, src: SourceConfig) -> Iterator[Event | Reject]:
             yield rec
         elif calls.kind == "table":
             fields, extra = table_record(rec, ALIASES, calls.header)
-            yield call_record(row, fields, {k: clean(v) for k, v in extra.items()}, opts, raw_text(rec))
+            yield call_record(row, fields, {k: clean(v) for k, v in extra.items()}, opts, raw_json(rec))
         else:
             yield call_record(row, rec, extra_properties(rec, _MAPPED, snake), opts)
 

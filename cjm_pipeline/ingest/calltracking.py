@@ -19,7 +19,6 @@ into the conventions every format shares:
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -30,7 +29,8 @@ from typing import Any
 from ..config import SourceConfig
 from ..errors import InputDataError
 from . import textfiles
-from .records import Event, Reject, text, web_channel
+from . import records
+from .records import Event, Reject, raw_json, text, web_channel
 
 #: Values a call tracker writes for "nothing known" (compared trimmed, lower-cased).
 NOT_GIVEN = frozenset(("", "<не указано>", "не указано", "<не определено>", "не определено", "(not set)",
@@ -59,32 +59,16 @@ def clean(value: Any) -> str | None:
     >>> clean(" yandex "), clean("<не указано>"), clean(1696470418123456789), clean(None), clean("(none)"), clean("none")
     ('yandex', None, '1696470418123456789', None, '(none)', 'none')
     """
-    if isinstance(value, (dict, list)):
-        return None
-    t = text(value)
-    if t is None:
-        return None
-    t = t.strip()
-    return None if t.lower() in NOT_GIVEN else t
+    return records.clean(value, NOT_GIVEN)
 
 
 def as_text(value: Any) -> str | None:
-    """Any JSON value as property text: scalars via :func:`records.text`, lists of scalars joined
-    with ``, ``, other lists and objects as compact JSON; None for empty values.
+    """Any JSON value as property text (:func:`records.as_text`), placeholders counting as empty.
 
     >>> as_text(["a", "b"]), as_text({"x": 1}), as_text([]), as_text(False), as_text("<не указано>")
     ('a, b', '{"x":1}', None, '0', None)
     """
-    if isinstance(value, list):
-        if not value:
-            return None
-        if all(not isinstance(v, (dict, list)) for v in value):
-            parts = [clean(v) for v in value]
-            return ", ".join(p for p in parts if p) or None
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    if isinstance(value, dict):
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":")) if value else None
-    return clean(value)
+    return records.as_text(value, clean)
 
 
 def flag(value: Any) -> str | None:
@@ -410,7 +394,7 @@ def _record_or_reject(n: int, item: Any) -> dict | Reject:
     if isinstance(item, dict):
         return item
     return Reject(n, f"a call record must be a JSON object, got {type(item).__name__}",
-                  json.dumps(item, ensure_ascii=False)[:2000])
+                  raw_json(item))
 
 
 def _numbered(items: Iterable[Any]) -> Iterator[tuple[int, dict | Reject]]:
@@ -429,11 +413,6 @@ def _ndjson_records(path: Path, src: SourceConfig, list_keys: tuple[str, ...]) -
         for item in (records if records is not None else [obj]):
             n += 1
             yield n, _record_or_reject(n, item)
-
-
-def raw_text(record: Mapping[str, Any]) -> str:
-    """A record as JSON text for :class:`Reject` (at most 2000 characters)."""
-    return json.dumps(record, ensure_ascii=False, default=str)[:2000]
 
 
 def table_record(row: Mapping[str, str | None], aliases: Mapping[str, tuple[str, ...]],

@@ -24,7 +24,7 @@ from typing import Any
 from ..config import SourceConfig
 from .calltracking import (
     amount, build_call, call_channel, clean, direction, extra_properties, flag, ga_client_id, local_time, negate,
-    raw_text, read_calls, require_any, seconds, table_record, tag_names,
+    raw_json, read_calls, require_any, seconds, table_record, tag_names,
 )
 from .formats import Format
 from .records import Event, Reject
@@ -81,7 +81,7 @@ def call_record(row: int, r: Mapping[str, Any], extra: dict[str, str | None], ra
     call_id = clean(r.get("id"))
     if call_id is None:
         return Reject(row, "id: missing (a call without an id cannot be told apart from its re-exports)",
-                      raw if raw is not None else raw_text({**r, **extra}))
+                      raw if raw is not None else raw_json({**r, **extra}))
     properties: dict[str, Any] = {
         **extra,
         "answered": negate(flag(r.get("is_lost"))),
@@ -128,7 +128,7 @@ def parse(path: Path, src: SourceConfig) -> Iterator[Event | Reject]:
             yield rec
         elif calls.kind == "table":
             fields, extra = table_record(rec, ALIASES, calls.header)
-            yield call_record(row, fields, {k: clean(v) for k, v in extra.items()}, raw_text(rec))
+            yield call_record(row, fields, {k: clean(v) for k, v in extra.items()}, raw_json(rec))
         else:
             yield call_record(row, rec, extra_properties(rec, _MAPPED))
 

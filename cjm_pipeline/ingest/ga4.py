@@ -44,7 +44,7 @@ from ..config import SourceConfig
 from ..errors import InputDataError
 from . import textfiles
 from .formats import Format
-from .records import Event, Reject, text, web_channel
+from .records import Event, Reject, clean, raw_json, text, web_channel
 
 #: GA4's spelling of "no value" in traffic-source fields.
 _NOT_SET = frozenset(("", "(not set)", "(not provided)", "null"))
@@ -60,28 +60,13 @@ _PARQUET_BATCH = 10_000
 # --------------------------------------------------------------------------- small helpers
 
 
-def _scalar(value: Any) -> str | None:
-    """A JSON/Parquet scalar as text (ints exact), trimmed; None for empty values and nested ones.
-
-    >>> _scalar("90"), _scalar(90), _scalar(12300.5), _scalar(" "), _scalar({"a": 1}), _scalar(1696470418123456789)
-    ('90', '90', '12300.5', None, None, '1696470418123456789')
-    """
-    if isinstance(value, (dict, list)):
-        return None
-    t = text(value)
-    if t is None:
-        return None
-    t = t.strip()
-    return t or None
-
-
 def _source_value(value: Any) -> str | None:
     """A traffic-source field; None for GA4's ``(not set)``.
 
     >>> _source_value("google"), _source_value("(not set)"), _source_value("(none)")
     ('google', None, '(none)')
     """
-    t = _scalar(value)
+    t = clean(value)
     return None if t is None or t.lower() in _NOT_SET else t
 
 
@@ -111,9 +96,9 @@ def _key_values(record: dict, column: str) -> dict[str, str | None]:
         raise ValueError(f"{column}: expected a list of {{key, value}} entries, got {type(entries).__name__}")
     out: dict[str, str | None] = {}
     for entry in entries:
-        if not isinstance(entry, dict) or _scalar(entry.get("key")) is None:
+        if not isinstance(entry, dict) or clean(entry.get("key")) is None:
             continue
-        key = _scalar(entry["key"])
+        key = clean(entry["key"])
         if key not in out:
             out[key] = param_value(entry.get("value"))
     return out
@@ -134,12 +119,12 @@ def event_id(record: dict, params: dict[str, str | None]) -> str:
     >>> a == event_id({"user_pseudo_id": "1.2", "event_timestamp": "5", "event_name": "x"}, {"a": None, "b": "90"})
     True
     """
-    who = _scalar(record.get("user_pseudo_id"))
+    who = clean(record.get("user_pseudo_id"))
     if who is None:
-        user = _scalar(record.get("user_id"))
+        user = clean(record.get("user_id"))
         who = f"user_id={user}" if user is not None else ""
-    head = f"event:{who}:{_scalar(record.get('event_timestamp')) or ''}:{_scalar(record.get('event_name')) or ''}"
-    batch = [_scalar(record.get(k)) for k in ("batch_page_id", "batch_ordering_id", "batch_event_index")]
+    head = f"event:{who}:{clean(record.get('event_timestamp')) or ''}:{clean(record.get('event_name')) or ''}"
+    batch = [clean(record.get(k)) for k in ("batch_page_id", "batch_ordering_id", "batch_event_index")]
     if batch[1] is not None or batch[2] is not None:
         return f"{head}:b{'.'.join(b or '' for b in batch)}"
     canonical = json.dumps(sorted(params.items(), key=lambda kv: kv[0]), ensure_ascii=False, separators=(",", ":"))
@@ -166,15 +151,15 @@ def record_event(n: int, record: dict, *, intraday: bool = False) -> Event:
     user_props = _key_values(record, "user_properties")
     get = textfiles.dig
 
-    name = _scalar(record.get("event_name"))
-    timestamp = _scalar(record.get("event_timestamp"))
-    pseudo_id = _scalar(record.get("user_pseudo_id"))
-    user_id = _scalar(record.get("user_id"))
+    name = clean(record.get("event_name"))
+    timestamp = clean(record.get("event_timestamp"))
+    pseudo_id = clean(record.get("user_pseudo_id"))
+    user_id = clean(record.get("user_id"))
 
     props: dict[str, str | None] = {}
 
     def put(key: str, value: Any) -> None:
-        v = _scalar(value)
+        v = clean(value)
         if v is not None:
             props[key] = v
 
@@ -184,7 +169,7 @@ def record_event(n: int, record: dict, *, intraday: bool = False) -> Event:
         props[f"user_property.{key}"] = value
     for key in _PARAM_PROPERTIES:
         put(key, params.get(key))
-    session_id = _scalar(params.get("ga_session_id"))
+    session_id = clean(params.get("ga_session_id"))
     if pseudo_id is not None and session_id is not None:
         props["session_key"] = f"{pseudo_id}.{session_id}"
     put("event_date", record.get("event_date"))
@@ -251,9 +236,9 @@ def record_event(n: int, record: dict, *, intraday: bool = False) -> Event:
     put("currency", params.get("currency"))
     revenue = None
     if name == "purchase":
-        revenue = _scalar(get(record, "ecommerce", "purchase_revenue"))
+        revenue = clean(get(record, "ecommerce", "purchase_revenue"))
         if revenue is None:
-            revenue = _scalar(params.get("value"))
+            revenue = clean(params.get("value"))
 
     identifiers = []
     if pseudo_id is not None:
@@ -270,7 +255,7 @@ def record_event(n: int, record: dict, *, intraday: bool = False) -> Event:
         utm_source=utm["source"],
         utm_medium=utm["medium"],
         utm_campaign=utm["campaign"],
-        url=_scalar(params.get("page_location")),
+        url=clean(params.get("page_location")),
         revenue=revenue,
         updated_at=None if intraday else _epoch_ms(timestamp),
         identifiers=identifiers,
@@ -288,9 +273,7 @@ def _convert(n: int, record: Any, raw: Any, *, intraday: bool) -> Event | Reject
 
 
 def _raw(value: Any) -> str:
-    if isinstance(value, str):
-        return value[:2000]
-    return json.dumps(value, ensure_ascii=False, default=str)[:2000]
+    return value[:2000] if isinstance(value, str) else raw_json(value)
 
 
 # --------------------------------------------------------------------------- files

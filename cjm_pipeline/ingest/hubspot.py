@@ -41,9 +41,9 @@ from typing import Any
 
 from ..config import SourceConfig
 from . import textfiles
-from .amocrm import as_text, clean, compact, epoch_seconds, is_json, json_records, raw_json, stage_semantic, string_list
+from .amocrm import compact, epoch_seconds, is_json, json_records, stage_semantic, string_list
 from .formats import Format, option_values
-from .records import Event, Record, Reference, Reject
+from .records import Event, Record, Reference, Reject, as_text, clean, raw_json
 
 DEFAULTS: dict[str, Any] = {
     "won_stages": ["closedwon"],

@@ -31,6 +31,7 @@ trimmed and lower-cased, placeholder tokens (``null``, ``-``, ``0``) are no iden
 from __future__ import annotations
 
 import functools
+import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -119,6 +120,47 @@ def text(value) -> str | None:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def clean(value, null_words: frozenset[str] = frozenset()) -> str | None:
+    """A scalar as trimmed text (ints exact); None for empty values, lists, objects and, compared
+    lower-cased, any of ``null_words`` (a format's own "nothing known" spellings).
+
+    >>> clean(" a "), clean(1696470418123456789), clean(""), clean(None), clean([1]), clean(False)
+    ('a', '1696470418123456789', None, None, None, '0')
+    >>> clean("<не указано>", frozenset({"<не указано>"}))
+    """
+    if isinstance(value, (dict, list)):
+        return None
+    t = text(value)
+    if t is None:
+        return None
+    t = t.strip()
+    return None if not t or t.lower() in null_words else t
+
+
+def as_text(value, scalar=clean) -> str | None:
+    """Any JSON value as property text: scalars via ``scalar`` (default :func:`clean`), lists of
+    scalars joined with ``, ``, other lists and objects as compact JSON; None when empty.
+
+    >>> as_text(["a", 2]), as_text({"x": 1}), as_text([]), as_text(None)
+    ('a, 2', '{"x":1}', None, None)
+    """
+    if isinstance(value, list):
+        if not value:
+            return None
+        if all(not isinstance(v, (dict, list)) for v in value):
+            parts = [scalar(v) for v in value]
+            return ", ".join(p for p in parts if p) or None
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")) if value else None
+    return scalar(value)
+
+
+def raw_json(value) -> str:
+    """A record as JSON text for a :class:`Reject` (at most 2000 characters)."""
+    return json.dumps(value, ensure_ascii=False, default=str)[:2000]
 
 
 # --------------------------------------------------------------------------- channels

@@ -35,9 +35,9 @@ from typing import Any
 
 from ..config import SourceConfig
 from . import textfiles
-from .amocrm import clean, compact, epoch_seconds, raw_json, stage_semantic, string_list
+from .amocrm import compact, epoch_seconds, stage_semantic, string_list
 from .formats import Format, option_values
-from .records import Event, Record, Reject
+from .records import Event, Record, Reject, clean, raw_json
 
 DEFAULTS: dict[str, Any] = {
     "won_stages": ["Closed Won"],
