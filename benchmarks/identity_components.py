@@ -12,6 +12,7 @@ seconds and the process's peak memory. Not a test: numbers depend on the machine
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import resource
 import time
 
@@ -61,9 +62,10 @@ def main() -> None:
     t0 = time.perf_counter()
     n = build_graph(con, args.edges, args.seed)
     t1 = time.perf_counter()
-    db.execute(con, "create table _cjm_identity_state (identifier varchar, customer_id varchar, first_run varchar)")
+    db.execute(con, "create table _cjm_identity_state (identifier varchar, customer_id varchar, first_run varchar, "
+                    "first_seen_at timestamp)")
     steps = {s.name: s for s in pipeline.STEPS}
-    params = {"max_iterations": 60, "run_id": "bench"}
+    params = {"max_iterations": 60, "run_id": "bench", "run_started": dt.datetime(2026, 1, 1)}
     steps["identity_nodes"].run(con, params)
     steps["identity_adjacency"].run(con, params)
     comp = steps["identity_components"].run(con, params)

@@ -140,7 +140,8 @@ REFERENCE_LOOKUPS = (
 
 #: Identity kept between runs: each identifier's customer_id (so ids are stable), and every merge.
 _IDENTITY_STATE_DDL = """
-create table if not exists _cjm_identity_state (identifier varchar, customer_id varchar, first_run varchar)
+create table if not exists _cjm_identity_state (identifier varchar, customer_id varchar, first_run varchar,
+                                                first_seen_at timestamp)
 """
 _IDENTITY_MERGES_DDL = """
 create table if not exists identity_merges (
@@ -198,7 +199,7 @@ class RunResult:
 def params_for(cfg: PipelineConfig, **overrides: Any) -> dict[str, Any]:
     """The parameters SQL files may use; each file receives exactly the ones it names."""
     params = funnel_params(cfg.funnel)
-    params.update({"timezone": cfg.timezone, "top_paths": TOP_PATHS, "run_id": "adhoc",
+    params.update({"timezone": cfg.timezone, "top_paths": TOP_PATHS, "run_id": "adhoc", "run_started": _utcnow(),
                    "max_contacts": cfg.identity.max_contacts_per_identifier,
                    "flag_size": cfg.identity.flag_component_size, "max_iterations": cfg.identity.max_iterations})
     params.update(overrides)
@@ -228,6 +229,7 @@ def write_config_tables(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig) -> 
         cfg.identity.blocklist_rows(), columns=["id_type", "match_kind", "pattern"]).astype("string"))
     db.write_table(con, "cfg_identity_hub_types", pd.DataFrame({"id_type": list(cfg.identity.hub_types)}).astype("string"))
     db.execute(con, _IDENTITY_STATE_DDL)
+    db.execute(con, "alter table _cjm_identity_state add column if not exists first_seen_at timestamp")
     db.execute(con, _IDENTITY_MERGES_DDL)
     for name, frame in stage_tables(cfg).items():
         db.write_table(con, name, frame)
@@ -239,7 +241,7 @@ def keep_identity(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, run_id: s
     """After the identity steps: remember each identifier's customer_id for the next run, append
     this run's merges to ``identity_merges``; return warnings about flagged customers."""
     db.execute(con, "create or replace table _cjm_identity_state as "
-                    "select identifier, customer_id, first_run from identity_map")
+                    "select identifier, customer_id, first_run, first_seen_at from identity_map")
     db.execute(con, "insert into identity_merges select $run_id, $now, customer_id, merged_ids, linking_identifier "
                     "from identity_run_merges", {"run_id": run_id, "now": _utcnow()})
     warnings = []
@@ -320,7 +322,8 @@ def run(cfg: PipelineConfig, *, until: str | None = None, full_refresh: bool = F
             result.loads = ingest.ingest_all(con, cfg, result.run_id, full_refresh=full_refresh, log=log,
                                              warn=lambda m: (result.warnings.append(m), log("warning: " + m)))
             write_config_tables(con, cfg)
-            result.steps = run_steps(con, cfg, steps, params=params_for(cfg, run_id=result.run_id), on_step=on_step,
+            params = params_for(cfg, run_id=result.run_id, run_started=started_at)
+            result.steps = run_steps(con, cfg, steps, params=params, on_step=on_step,
                                      on_done=lambda r: log(f"step {r.step}: {r.rows} rows in {r.seconds:.2f} s"
                                                            + (f" ({r.rounds} rounds)" if r.rounds else "")))
             if any(s.name == "identity_run_merges" for s in steps):
