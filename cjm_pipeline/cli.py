@@ -16,8 +16,8 @@ from pathlib import Path
 import click
 
 from . import __version__, db, export, pipeline
-from .config import FUNNEL_MODES, OUTPUT_FORMATS, load_config
-from .errors import CjmError
+from .config import FUNNEL_MODES, FUNNEL_UNITS, OUTPUT_FORMATS, check_funnel_stages, load_config
+from .errors import CjmError, ConfigError
 from .funnel import funnel_tables, recompute_funnel
 from .warehouse import Warehouse
 
@@ -139,6 +139,10 @@ def output_options(fn):
     options = [
         click.option("--mode", type=click.Choice(FUNNEL_MODES), help="Funnel mode (default: the config's)."),
         click.option("--window", metavar="DURATION", help="Conversion window, e.g. 30d, 12h (default: the config's)."),
+        click.option("--unit", type=click.Choice(FUNNEL_UNITS),
+                     help="What the funnel counts: customer, deal (CRM deal or lead) or session (default: the config's)."),
+        click.option("--step-window", "step_windows", multiple=True, metavar="STAGE=DURATION",
+                     help="A per-step window from the previous step, e.g. --step-window purchase=7d (repeatable)."),
         click.option("--out", "out_path", type=click.Path(dir_okay=False),
                      help="Write the table here (default: <table>.<format> in the output folder)."),
         click.option("--format", "fmt", type=click.Choice(OUTPUT_FORMATS), help="File format (default: the config's)."),
@@ -153,9 +157,21 @@ FUNNEL_NAME_OPTION = click.option("--funnel", "funnel_name", metavar="NAME",
                                   help="One of the config's named funnels (default: the main funnel).")
 
 
+def parse_step_windows(values: tuple[str, ...]) -> dict[str, str]:
+    """``("purchase=7d", ...)`` from --step-window as ``{stage: duration}``."""
+    out = {}
+    for value in values:
+        stage, sep, duration = value.partition("=")
+        if not sep or not stage.strip() or not duration.strip():
+            raise CjmError(f"--step-window: {value!r} is not STAGE=DURATION (e.g. purchase=7d)")
+        out[stage.strip()] = duration.strip()
+    return out
+
+
 def write_table_command(config_path: str, table: str, order_by: tuple[str, ...], show: list[str], *,
                         mode: str | None, window: str | None, out_path: str | None, fmt: str | None,
-                        excel: bool, funnel_name: str | None = None) -> None:
+                        excel: bool, funnel_name: str | None = None, unit: str | None = None,
+                        step_windows: tuple[str, ...] = ()) -> None:
     """Read (or, with --mode/--window/--funnel, recompute in memory) one output table, print it and write it."""
     cfg = load_config(config_path)
     base = cfg.funnel
@@ -166,12 +182,18 @@ def write_table_command(config_path: str, table: str, order_by: tuple[str, ...],
                            f"(funnels: {', '.join(named) or 'none'})")
         base = named[funnel_name]
     output = replace(cfg.output, format=fmt or ("csv" if excel else cfg.output.format), excel=excel or cfg.output.excel)
-    cfg = replace(cfg, output=output, funnel=replace(base, window=window or base.window, mode=mode or base.mode))
+    overrides = parse_step_windows(step_windows)
+    cfg = replace(cfg, output=output, funnel=replace(
+        base, window=window or base.window, mode=mode or base.mode, unit=unit or base.unit,
+        step_windows={**base.step_windows, **overrides}))
+    problems = check_funnel_stages(cfg.funnel, cfg.stage_names, where="--")
+    if problems:
+        raise ConfigError("funnel options", problems)
     with Warehouse(cfg.warehouse_path).connect() as con:
-        if funnel_name:
+        recompute = bool(mode or window or unit or overrides or funnel_name) or table == "funnel"
+        if recompute:
             for name, frame in funnel_tables(cfg, cfg.funnel).items():
                 db.write_table(con, name, frame)
-        if mode or window or funnel_name or table == "funnel":
             recompute_funnel(con, cfg.funnel, where="--")
         frame = db.read_table(con, table, order_by=order_by)
         path = Path(out_path) if out_path else cfg.output_dir / f"{table}.{cfg.output.format}"

@@ -73,6 +73,8 @@ def source_formats() -> dict[str, dict[str, Any]]:
 
     return {"generic_events": {}, **{name: dict(fmt.options) for name, fmt in registry().items()}}
 FUNNEL_MODES = ("ordered", "strict", "furthest")
+#: What the funnel counts: customers (default), CRM deals (leads) or sessions.
+FUNNEL_UNITS = ("customer", "deal", "session")
 BREAKDOWNS = ("first_channel", "last_channel", "entry_source", "cohort")
 PERIODS = ("day", "week", "month")
 CSV_ENCODINGS = ("utf-8", "utf-8-sig")
@@ -137,6 +139,10 @@ class StageConfig:
     """Targets for this stage, checked in ``stage_kpis``: ``conversion_to_next_min`` and
     ``drop_off_rate_max`` (fractions 0..1), ``median_time_to_next_max`` (a duration, ``7d``)."""
 
+    window: str | None = None
+    """Per-step window: the longest time from the previous funnel step's event to this stage's
+    event (``30m``, ``60d``), on top of the funnel's window; ordered and strict funnels only."""
+
     def kpi_targets(self) -> list[tuple[str, float, str]]:
         """``(kpi, target, unit)`` for each configured KPI, durations in seconds, in :attr:`KPI_UNITS` order.
 
@@ -167,10 +173,21 @@ class FunnelConfig:
     """Entry cohort for the ``cohort`` breakdown: day, week or month."""
     trend_period: str = "week"
     """Entry period of ``funnel_trends``: day, week or month."""
+    step_windows: dict[str, str] = field(default_factory=dict)
+    """Per-step windows for this funnel, ``{stage: duration}``; they replace the stages' own ``window``."""
+    unit: str = "customer"
+    """What the funnel counts: ``customer``, ``deal`` (a CRM deal or lead with the touchpoints
+    that lead to it) or ``session`` (a customer's events without a gap longer than ``session_gap``)."""
+    session_gap: str = "30m"
+    """Inactivity that ends a session (unit ``session``)."""
 
     @property
     def window_seconds(self) -> int:
         return parse_duration(self.window)
+
+    @property
+    def session_gap_seconds(self) -> int:
+        return parse_duration(self.session_gap)
 
     def entry_bounds(self) -> tuple[dt.datetime | None, dt.datetime | None]:
         """The entry range as [start, end) datetimes; a date for ``entry_to`` includes that whole day.
@@ -507,6 +524,8 @@ def _check(cfg: PipelineConfig) -> list[str]:
         for j, rule in enumerate(stage.rules or []):
             problems += check_rule(rule, f"{where}.rules[{j}]")
         problems += check_stage_kpi(stage.kpi, f"{where}.kpi", is_last=i == len(cfg.stages) - 1)
+        if stage.window is not None:
+            problems += _check_positive_duration(stage.window, f"{where}.window")
 
     problems += check_funnel(cfg.funnel)
     if len(cfg.stages) >= 2:
@@ -562,6 +581,15 @@ def check_funnel(funnel: FunnelConfig, where: str = "funnel.") -> list[str]:
                             f" (valid: {', '.join(BREAKDOWNS)}, or properties.<name>)")
     if funnel.top_n < 1:
         problems.append(f"{where}top_n: must be at least 1")
+    if funnel.unit not in FUNNEL_UNITS:
+        problems.append(f"{where}unit: {funnel.unit!r}{_suggest(str(funnel.unit), FUNNEL_UNITS)}"
+                        f" (valid: {', '.join(FUNNEL_UNITS)})")
+    problems += _check_positive_duration(funnel.session_gap, f"{where}session_gap")
+    for stage, duration in funnel.step_windows.items():
+        problems += _check_positive_duration(duration, f"{where}step_windows.{stage}")
+    if funnel.step_windows and funnel.mode == "furthest":
+        problems.append(f"{where}step_windows: per-step windows need an order of steps; the furthest mode has none "
+                        "(use mode ordered or strict)")
     if funnel.trend_period not in PERIODS:
         problems.append(f"{where}trend_period: {funnel.trend_period!r}{_suggest(funnel.trend_period, PERIODS)}"
                         f" (valid: {', '.join(PERIODS)})")
@@ -571,9 +599,22 @@ def check_funnel(funnel: FunnelConfig, where: str = "funnel.") -> list[str]:
     return problems
 
 
+def _check_positive_duration(value: Any, where: str) -> list[str]:
+    try:
+        if parse_duration(value) <= 0:
+            return [f"{where}: must be longer than zero"]
+    except (ValueError, TypeError) as e:
+        return [f"{where}: {e}"]
+    return []
+
+
 def check_funnel_stages(funnel: FunnelConfig, stage_names: list[str], where: str = "funnel.") -> list[str]:
-    """The funnel's stage sub-range names known stages, in order, with at least two steps."""
+    """The funnel's stage sub-range and step windows name known stages, in order, with at least two steps."""
     problems = []
+    for name in funnel.step_windows:
+        if name not in stage_names:
+            problems.append(f"{where}step_windows.{name}: unknown stage{_suggest(str(name), stage_names)}"
+                            f" (stages: {', '.join(stage_names)})")
     for key in ("from_stage", "to_stage"):
         name = getattr(funnel, key)
         if name is not None and name not in stage_names:

@@ -59,6 +59,8 @@ def connect(path: str | Path = ":memory:", *, read_only: bool = False, memory_li
             raise WarehouseError(f"warehouse {path} is in use by another process (a running `cjm run`?): {e}") from None
         raise WarehouseError(f"cannot open warehouse {path}: {e}") from None
     con.execute("set TimeZone = 'UTC'").fetchall()
+    # DuckDB's own progress bar would interleave with cjm's progress line and log lines
+    con.execute("set enable_progress_bar = false").fetchall()
     if memory_limit:
         con.execute(f"set memory_limit = '{_size(memory_limit)}'").fetchall()
     if threads:

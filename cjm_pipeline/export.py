@@ -17,6 +17,7 @@ import shutil
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from . import __version__, db
 from .config import PipelineConfig
@@ -60,6 +61,7 @@ create table if not exists main._cjm_outputs (
 def metadata(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, run_id: str) -> dict:
     """How the outputs were computed: what an analyst needs to compare two numbers."""
     cutoff = db.scalar(con, "select max(event_ts) from events") if db.table_exists(con, "events") else None
+    steps = funnel_steps(cfg)
     return {
         "run_id": run_id,
         "cjm_version": __version__,
@@ -70,9 +72,11 @@ def metadata(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, run_id: str) -
         "window_seconds": cfg.funnel.window_seconds,
         "anchor_rule": ANCHOR_RULE,
         "event_order": "event_ts, stage_order, event_id",
-        "unit": "customer",
+        "unit": cfg.funnel.unit,
+        "session_gap": cfg.funnel.session_gap if cfg.funnel.unit == "session" else None,
         "stages": cfg.stage_names,
-        "funnel_stages": funnel_steps(cfg)["stage"].tolist(),
+        "funnel_stages": steps["stage"].tolist(),
+        "step_windows_seconds": {stage: int(w) for stage, w in zip(steps["stage"], steps["window_s"]) if pd.notna(w)},
         "funnel": {k: (str(v) if k.startswith("entry_") and v is not None else v)
                    for k, v in dataclasses.asdict(cfg.funnel).items()},
         "entry_from": str(cfg.funnel.entry_bounds()[0]) if cfg.funnel.entry_from else None,

@@ -22,9 +22,9 @@ import duckdb
 import pandas as pd
 
 from . import __version__, db, export, ingest
-from .config import FUNNEL_MODES, FunnelConfig, NamedFunnelConfig, PipelineConfig
+from .config import FUNNEL_UNITS, FunnelConfig, NamedFunnelConfig, PipelineConfig
 from .errors import CjmError, StepError
-from .funnel import funnel_tables, recompute_funnel
+from .funnel import funnel_steps, funnel_tables, recompute_funnel
 from .stages import stage_tables
 from .steps import Step, StepResult
 
@@ -35,6 +35,9 @@ SOURCE_TABLES = (
     "_cjm_identity_state", "identity_merges", "cfg_stages", "cfg_stage_rules", "cfg_rule_conditions", "cfg_funnel_steps",
     "cfg_stage_kpis", "cfg_breakdowns",
 )
+
+#: How funnel_attempts chains events (see funnel_attempt_rule): one SQL file each.
+ATTEMPT_RULES = ("greedy", "chain", "furthest")
 
 STEPS: tuple[Step, ...] = (
     Step("hit_visits", "staging", ("raw_events", "cfg_sources"), grain=("watch_id",),
@@ -89,14 +92,19 @@ STEPS: tuple[Step, ...] = (
          doc="back-steps j -> i: customers, occurrences, resolved share, return time, looper vs non-looper conversion"),
     Step("paths", "journey", ("stage_visits", "cfg_stages"), grain=("path_kind", "stage_path"),
          doc="most common full and collapsed stage paths (top N per kind, plus (other))"),
-    Step("funnel_attempts", "funnel", ("classified_events", "stage_visits", "cfg_funnel_steps"),
-         grain=("customer_id", "attempt", "step"), variant_param="mode", variants=FUNNEL_MODES,
-         doc="per attempt (step-1 entry), the steps it reaches (one SQL file per funnel mode)"),
-    Step("funnel_customer_steps", "funnel", ("funnel_attempts", "classified_events"), grain=("customer_id", "step"),
-         doc="per customer, the steps of their best attempt, and whether its window has closed"),
-    Step("funnel", "funnel", ("funnel_customer_steps", "classified_events", "cfg_funnel_steps"), grain=("step",),
+    Step("funnel_events", "funnel", ("classified_events", "event_identifiers"), grain=("event_id",),
+         variant_param="unit", variants=FUNNEL_UNITS,
+         doc="the events the funnel reads, each with its unit: customer, CRM deal or session (funnel.unit)"),
+    Step("funnel_positions", "funnel", ("funnel_events", "cfg_funnel_steps"), grain=("unit_id", "pos"),
+         doc="each unit's funnel-stage events in order, with their stage visit, and the attempts' anchors"),
+    Step("funnel_attempts", "funnel", ("funnel_positions", "funnel_events", "cfg_funnel_steps"),
+         grain=("unit_id", "attempt", "step"), variant_param="attempt_rule", variants=ATTEMPT_RULES,
+         doc="per attempt (step-1 entry), the steps it reaches: event chains (ordered, strict) or furthest stage"),
+    Step("funnel_customer_steps", "funnel", ("funnel_attempts", "classified_events"), grain=("unit_id", "step"),
+         doc="per unit (customer, deal or session), the steps of its best attempt, and whether its window has closed"),
+    Step("funnel", "funnel", ("funnel_customer_steps", "funnel_events", "cfg_funnel_steps"), grain=("step",),
          doc="the ordered funnel with conversion, drop-off and time to convert"),
-    Step("funnel_breakdown", "funnel", ("funnel_customer_steps", "classified_events", "cfg_breakdowns",
+    Step("funnel_breakdown", "funnel", ("funnel_customer_steps", "funnel_events", "classified_events", "cfg_breakdowns",
                                         "cfg_funnel_steps"), grain=("breakdown", "value", "step"),
          doc="the funnel per value of each breakdown (first/last channel, entry source, cohort, property)"),
     Step("ttc_histogram", "funnel", ("funnel_customer_steps", "cfg_funnel_steps"), grain=("step", "bin_index"),
@@ -118,7 +126,7 @@ STEPS: tuple[Step, ...] = (
 
 STEP_NAMES = tuple(s.name for s in STEPS)
 #: Steps that depend only on the funnel settings: rerun by `cjm funnel`.
-FUNNEL_STEPS = ("funnel_attempts", "funnel_customer_steps", "funnel", "funnel_breakdown", "ttc_histogram",
+FUNNEL_STEPS = ("funnel_events", "funnel_positions", "funnel_attempts", "funnel_customer_steps", "funnel", "funnel_breakdown", "ttc_histogram",
                 "funnel_trends", "journeys", "barriers", "stage_kpis")
 
 #: How many stage paths per kind the `paths` table lists before '(other)'.
@@ -198,7 +206,7 @@ class RunResult:
 
 def params_for(cfg: PipelineConfig, **overrides: Any) -> dict[str, Any]:
     """The parameters SQL files may use; each file receives exactly the ones it names."""
-    params = funnel_params(cfg.funnel)
+    params = funnel_params(cfg.funnel, has_step_windows=funnel_steps(cfg)["window_s"].notna().any())
     params.update({"timezone": cfg.timezone, "top_paths": TOP_PATHS, "run_id": "adhoc", "run_started": _utcnow(),
                    "max_contacts": cfg.identity.max_contacts_per_identifier,
                    "flag_size": cfg.identity.flag_component_size, "max_iterations": cfg.identity.max_iterations})
@@ -206,11 +214,23 @@ def params_for(cfg: PipelineConfig, **overrides: Any) -> dict[str, Any]:
     return params
 
 
-def funnel_params(funnel: FunnelConfig) -> dict[str, Any]:
-    """The parameters of the funnel steps (also used by `cjm funnel` and Warehouse.funnel)."""
+def funnel_attempt_rule(funnel: FunnelConfig, has_step_windows: bool) -> str:
+    """The SQL variant of funnel_attempts: ``furthest`` for that mode; ordered and strict funnels
+    chain events greedily (``greedy``), or, when a step has its own window, with the general
+    reachability search (``chain``): the results agree where both apply, the greedy one is faster."""
+    if funnel.mode == "furthest":
+        return "furthest"
+    return "chain" if has_step_windows else "greedy"
+
+
+def funnel_params(funnel: FunnelConfig, *, has_step_windows: bool = False) -> dict[str, Any]:
+    """The parameters of the funnel steps (also used by `cjm funnel` and Warehouse.funnel);
+    ``has_step_windows``: some step of cfg_funnel_steps has a per-step window."""
     entry_from, entry_to = funnel.entry_bounds()
     return {"window_s": funnel.window_seconds, "mode": funnel.mode, "entry_from": entry_from, "entry_to": entry_to,
-            "top_n": funnel.top_n, "cohort_period": funnel.cohort_period, "trend_period": funnel.trend_period}
+            "top_n": funnel.top_n, "cohort_period": funnel.cohort_period, "trend_period": funnel.trend_period,
+            "attempt_rule": funnel_attempt_rule(funnel, has_step_windows), "strict": funnel.mode == "strict",
+            "unit": funnel.unit, "session_gap_s": funnel.session_gap_seconds}
 
 
 def write_config_tables(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig) -> None:

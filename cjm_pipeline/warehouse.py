@@ -23,8 +23,8 @@ import duckdb
 import pandas as pd
 
 from . import db
-from .config import FunnelConfig, PipelineConfig
-from .errors import WarehouseError
+from .config import FunnelConfig, PipelineConfig, check_funnel_stages, parse_duration
+from .errors import ConfigError, WarehouseError
 from .funnel import recompute_funnel
 
 
@@ -67,13 +67,27 @@ class Warehouse:
         with self.connect() as con:
             return db.query(con, query, params)
 
-    def funnel(self, *, window: str | None = None, mode: str | None = None) -> pd.DataFrame:
-        """The funnel, one row per step; with ``window``/``mode``, recomputed without writing anything."""
-        if window is None and mode is None:
+    def funnel(self, *, window: str | None = None, mode: str | None = None, unit: str | None = None,
+               step_windows: dict[str, str] | None = None) -> pd.DataFrame:
+        """The funnel, one row per step; with ``window``, ``mode``, ``unit`` (customer, deal, session)
+        or ``step_windows`` (``{stage: duration}``, added to the stored ones), recomputed without
+        writing anything."""
+        if window is None and mode is None and unit is None and not step_windows:
             return self._read("funnel", ("step",))
         with self.connect() as con:
             stored = self._stored_funnel(con)
-            recompute_funnel(con, replace(stored, window=window or stored.window, mode=mode or stored.mode))
+            funnel = replace(stored, window=window or stored.window, mode=mode or stored.mode,
+                             unit=unit or stored.unit, step_windows={**stored.step_windows, **(step_windows or {})})
+            if step_windows:
+                steps = db.read_table(con, "cfg_funnel_steps", order_by=("step",))
+                problems = check_funnel_stages(replace(funnel, step_windows=step_windows), steps["stage"].tolist(),
+                                               where="step_windows: ")
+                if problems:
+                    raise ConfigError("funnel options", problems)
+                steps["window_s"] = [parse_duration(funnel.step_windows[s]) if s in funnel.step_windows and i > 0
+                                     else w for i, (s, w) in enumerate(zip(steps["stage"], steps["window_s"]))]
+                db.write_table(con, "cfg_funnel_steps", steps.astype({"window_s": "Int64"}))
+            recompute_funnel(con, funnel)
             return db.read_table(con, "funnel", order_by=("step",))
 
     def named_funnel(self, name: str, table: str = "funnel") -> pd.DataFrame:

@@ -5,7 +5,8 @@
 [1, 1]
 
 Each customer is a list of events ``(event_type, "YYYY-MM-DD HH:MM[:SS]")`` or
-``(event_type, time, {property: value, ...})``; times are UTC. By default there is one
+``(event_type, time, {property: value, ...})``; times are UTC. The keys ``crm_deal`` and
+``crm_lead`` become identifiers of the event (as a CRM format parser emits them). By default there is one
 stage per name in ``stages`` whose rule is ``{event_type: <stage name>}``; pass
 ``stage_rules`` (a list of config stage dicts) for anything else; ``mode`` and
 ``window`` set the funnel, ``funnel`` any other funnel setting. Event ids are
@@ -35,6 +36,9 @@ create or replace table events (
     updated_ts timestamp, _load_id bigint, _file varchar, _row bigint
 )
 """
+
+#: Event keys that become format-style identifiers (id_type, value) rather than properties.
+IDENTIFIER_KEYS = ("crm_deal", "crm_lead")
 
 UNIFIED = ("channel", "utm_source", "utm_medium", "utm_campaign", "url", "revenue",
            "anonymous_id", "user_id", "client_id", "email", "phone", "crm_contact_id", "source")
@@ -105,6 +109,7 @@ def events_frame(journeys: dict[str, list[tuple]]) -> pd.DataFrame:
             event_type, when, *rest = event
             props = dict(rest[0]) if rest else {}
             unified = {k: props.pop(k) for k in list(props) if k in UNIFIED}
+            ids = [(k, str(props.pop(k))) for k in IDENTIFIER_KEYS if k in props]
             rows.append({
                 "event_id": unified.pop("event_id", None) or f"{customer}-{i:04d}",
                 "event_ts": _ts(when),
@@ -112,6 +117,8 @@ def events_frame(journeys: dict[str, list[tuple]]) -> pd.DataFrame:
                 "event_type": event_type,
                 "customer_key": customer,
                 **unified,
+                "id_types": [t for t, _ in ids],
+                "id_values": [v for _, v in ids],
                 "prop_keys": list(props),
                 "prop_values": [str(v) for v in props.values()],
             })
@@ -134,6 +141,8 @@ def load_events(con, journeys: dict[str, list[tuple]]) -> None:
             channel, utm_source, utm_medium, utm_campaign, url, try_cast(revenue as double) as revenue,
             customer_key, anonymous_id, user_id, client_id, email, phone, crm_contact_id,
             map(cast(prop_keys as varchar[]), cast(prop_values as varchar[])) as properties,
+            list_transform(list_zip(cast(id_types as varchar[]), cast(id_values as varchar[])),
+                           lambda x: {'id_type': x[1], 'id_value': x[2], 'raw': x[2]}) as identifiers,
             1 as _load_id, 'test' as _file, row_number() over () as _row
         from _journeys
     """)

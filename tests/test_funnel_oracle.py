@@ -38,7 +38,7 @@ import math
 import random
 import statistics
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 import pytest
@@ -46,6 +46,7 @@ import pytest
 from journeys import journeys_for
 
 N_SEEDS = 70
+STEP_WINDOW_SEEDS = 50
 
 STAGE_POOL = ["visit", "lead", "demo", "trial", "buy"]
 NOISE_TYPES = ["page_ping", "email_open", "support_call"]
@@ -62,6 +63,8 @@ class Spec:
     window: str
     window_s: int
     journeys: dict[str, list[tuple]]
+    step_windows: dict[str, int] = field(default_factory=dict)  # stage -> seconds from the previous step
+    strict: bool = False
 
 
 def random_spec(seed: int) -> Spec:
@@ -86,6 +89,18 @@ def random_spec(seed: int) -> Spec:
             events.append((etype, when.strftime("%Y-%m-%d %H:%M:%S")))
         journeys[f"c{c:02d}"] = events
     return Spec(stages, window, w, journeys)
+
+
+def random_step_window_spec(seed: int) -> Spec:
+    """A random spec (as above) with per-step windows on some steps, shorter or longer than the
+    funnel window, in ordered or strict mode."""
+    spec = random_spec(seed)
+    rng = random.Random(10_000 + seed)
+    steps = spec.stages[1:]
+    chosen = rng.sample(steps, rng.randint(1, len(steps)))
+    step_windows = {s: max(1, rng.choice([spec.window_s // 8, spec.window_s // 4, spec.window_s // 2,
+                                           spec.window_s - 1, 2 * spec.window_s])) for s in chosen}
+    return replace(spec, step_windows=step_windows, strict=rng.random() < 0.4)
 
 
 # ---------------------------------------------------------------------------------------
@@ -115,14 +130,33 @@ def customer_events(spec: Spec) -> dict[str, list[Ev]]:
     return out
 
 
-def all_chains(staged: list[Ev], n_steps: int, window_s: int) -> list[tuple[int, ...]]:
-    """Every valid chain (positions in the total order) of every anchor, any length >= 1."""
+def visit_numbers(staged: list[Ev]) -> list[int]:
+    """The stage visit of each staged event: a new visit wherever the stage changes."""
+    numbers = []
+    for i, e in enumerate(staged):
+        numbers.append(1 if i == 0 else numbers[-1] + (e.stage != staged[i - 1].stage))
+    return numbers
+
+
+def all_chains(staged: list[Ev], n_steps: int, window_s: int, step_windows: dict[int, int] | None = None,
+               strict: bool = False) -> list[tuple[int, ...]]:
+    """Every valid chain (positions in the total order) of every anchor, any length >= 1.
+    ``step_windows``: step -> longest gap from the previous step's event; ``strict``: the chain's
+    events lie in consecutive stage visits."""
     chains = []
+    step_windows = step_windows or {}
+    visits = visit_numbers(staged)
 
     def extend(chain: tuple[int, ...]) -> None:
         first, last = staged[chain[0]], staged[chain[-1]]
         if (last.ts - first.ts).total_seconds() > window_s:
             return  # positions are in time order, so no extension can come back into the window
+        if len(chain) > 1:
+            gap = (last.ts - staged[chain[-2]].ts).total_seconds()
+            if len(chain) in step_windows and gap > step_windows[len(chain)]:
+                return
+            if strict and visits[chain[-1]] != visits[chain[-2]] + 1:
+                return
         chains.append(chain)
         step = len(chain) + 1
         if step > n_steps:
@@ -143,8 +177,9 @@ class CustomerFunnel:
     steps: list[tuple[int, str, str, dt.datetime, dt.datetime]]  # step, stage, event_id, event_ts, entered_at
 
 
-def oracle_funnel_customer(staged: list[Ev], n_steps: int, window_s: int) -> CustomerFunnel:
-    chains = all_chains(staged, n_steps, window_s)
+def oracle_funnel_customer(staged: list[Ev], n_steps: int, window_s: int, step_windows: dict[int, int] | None = None,
+                           strict: bool = False) -> CustomerFunnel:
+    chains = all_chains(staged, n_steps, window_s, step_windows, strict)
     if not chains:
         return CustomerFunnel(0, [])
     furthest = max(len(c) for c in chains)
@@ -252,7 +287,9 @@ class Oracle:
 
 def oracle(spec: Spec) -> Oracle:
     staged = customer_events(spec)
-    per_customer = {c: oracle_funnel_customer(evs, len(spec.stages), spec.window_s) for c, evs in staged.items()}
+    step_windows = {spec.stages.index(s) + 1: w for s, w in spec.step_windows.items()}
+    per_customer = {c: oracle_funnel_customer(evs, len(spec.stages), spec.window_s, step_windows, spec.strict)
+                    for c, evs in staged.items()}
     visits = {c: oracle_visits(evs) for c, evs in staged.items()}
     return Oracle(staged, per_customer, oracle_funnel(spec, per_customer, staged), visits,
                   {c: oracle_moves(v) for c, v in visits.items()})
@@ -273,7 +310,8 @@ class SqlResult:
 
 
 def run_sql(spec: Spec) -> SqlResult:
-    r = journeys_for(spec.journeys, spec.stages, window=spec.window)
+    r = journeys_for(spec.journeys, spec.stages, window=spec.window, mode="strict" if spec.strict else "ordered",
+                     funnel={"step_windows": {s: f"{w}s" for s, w in spec.step_windows.items()}})
     try:
         return SqlResult(r.customer_steps, r.funnel, r.transitions, r.stage_transitions, r.visits, r.journeys)
     finally:
@@ -283,6 +321,12 @@ def run_sql(spec: Spec) -> SqlResult:
 @functools.lru_cache(maxsize=None)
 def case(seed: int) -> tuple[Spec, Oracle, SqlResult]:
     spec = random_spec(seed)
+    return spec, oracle(spec), run_sql(spec)
+
+
+@functools.lru_cache(maxsize=None)
+def step_window_case(seed: int) -> tuple[Spec, Oracle, SqlResult]:
+    spec = random_step_window_spec(seed)
     return spec, oracle(spec), run_sql(spec)
 
 
@@ -309,7 +353,8 @@ def same_number(a, b) -> bool:
 
 def describe(spec: Spec, customer: str | None = None) -> str:
     js = spec.journeys if customer is None else {customer: spec.journeys[customer]}
-    return f"stages={spec.stages} window={spec.window} journeys={js}"
+    return (f"stages={spec.stages} window={spec.window} step_windows={spec.step_windows} strict={spec.strict} "
+            f"journeys={js}")
 
 
 SEEDS = range(N_SEEDS)
@@ -368,9 +413,7 @@ def test_oracle_hand_visits():
 # Property tests against the SQL
 # ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("seed", SEEDS)
-def test_customer_steps_match_oracle(seed):
-    spec, o, sql = case(seed)
+def check_customer_steps(spec: Spec, o: Oracle, sql: SqlResult) -> None:
     got = defaultdict(list)
     for row in records(sql.customer_steps, ["customer_id", "step", "stage", "event_id", "event_ts", "entered_at"]):
         got[row[0]].append(row[1:])
@@ -382,8 +425,26 @@ def test_customer_steps_match_oracle(seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+def test_customer_steps_match_oracle(seed):
+    check_customer_steps(*case(seed))
+
+
+@pytest.mark.parametrize("seed", range(STEP_WINDOW_SEEDS))
+def test_step_window_customer_steps_match_oracle(seed):
+    check_customer_steps(*step_window_case(seed))
+
+
+@pytest.mark.parametrize("seed", range(STEP_WINDOW_SEEDS))
+def test_step_window_funnel_table_matches_oracle(seed):
+    check_funnel_table(*step_window_case(seed))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
 def test_funnel_table_matches_oracle(seed):
-    spec, o, sql = case(seed)
+    check_funnel_table(*case(seed))
+
+
+def check_funnel_table(spec: Spec, o: Oracle, sql: SqlResult) -> None:
     got = sql.funnel.to_dict("records")
     assert len(got) == len(o.funnel)
     for g, want in zip(got, o.funnel):

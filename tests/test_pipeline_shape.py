@@ -49,7 +49,7 @@ def test_sql_reads_only_declared_inputs(step):
 
 
 TIE_BREAKERS = ("event_id", "pos", "visit_index", "step", "anchor_pos", "anchor_visit", "_row", "rule_id", "stage_path", "attempt", "day",
-               "component", "customer_id", "identifier")  # identity: unique within their partitions
+               "component", "customer_id", "unit_id", "identifier")  # identity, units: unique within their partitions
 ORDER_SENSITIVE = ("row_number", "rank", "dense_rank", "lag", "lead", "first_value", "last_value", "nth_value", "sum", "count")
 
 

@@ -1,9 +1,10 @@
 -- funnel: one row per funnel step (grain: step), in the mode funnel_customer_steps was built with.
--- customers: customers counted at the step (see funnel_customer_steps__<mode>.sql for the definitions).
+-- customers: units counted at the step: customers, or deals or sessions with funnel.unit (see
+-- funnel_attempts__<chain|furthest>.sql for the definitions).
 -- conversion_from_previous / conversion_from_start: fractions in [0, 1], null where the
 -- denominator is 0 (and at step 1, which has no previous step).
 -- dropped: customers(k) - customers(k+1); null at the last step. drop_off_rate = dropped / customers(k).
--- reached_any_order: customers with at least one event of the stage, in any order.
+-- reached_any_order: units with at least one event of the stage, in any order.
 -- implied: customers counted with no event of the stage (furthest mode only; 0 otherwise).
 -- incomplete: customers at the step whose entry window is still open at the data's last event.
 -- ttc_*_s: seconds from this step's event to the next step's, over customers with both events
@@ -40,8 +41,8 @@ ttc as (
 ),
 
 any_order as (
-    select stage, count(distinct customer_id) as reached_any_order
-    from classified_events
+    select stage, count(distinct unit_id) as reached_any_order
+    from funnel_events
     where stage is not null
     group by stage
 ),

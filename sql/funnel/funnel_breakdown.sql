@@ -1,8 +1,8 @@
 -- funnel_breakdown: one row per configured breakdown, value and funnel step (grain: breakdown,
 -- value, step), with the funnel table's counts and rates computed within each value.
--- Each customer who entered the funnel (has a step-1 row in funnel_customer_steps) gets exactly
--- one value per breakdown, so the customers of a step summed over a breakdown's values equal
--- the funnel's customers at that step.
+-- Each unit (customer, deal or session) that entered the funnel (has a step-1 row in
+-- funnel_customer_steps) gets exactly one value per breakdown, so the customers (units) of a step
+-- summed over a breakdown's values equal the funnel's customers at that step.
 -- The entry event: the step-1 event; where step 1 is implied (furthest mode) the customer's
 -- first event at entered_at among the steps' events (lowest step).
 -- first_channel / last_channel: channel of the first / last event with a channel whose
@@ -19,7 +19,7 @@ customer_steps as (
 ),
 
 events as (
-    select customer_id, event_id, event_ts, stage_order, channel, source, properties from classified_events
+    select unit_id, event_id, event_ts, stage_order, channel, source from funnel_events
 ),
 
 breakdowns as (
@@ -31,52 +31,53 @@ steps as (
 ),
 
 entrants as (
-    select customer_id, entered_at
+    select unit_id, entered_at
     from customer_steps
     where step = 1
 ),
 
 entry_events as (
     select
-        cs.customer_id,
+        cs.unit_id,
         arg_min(cs.event_id, cs.step) as event_id
     from customer_steps as cs
-    join entrants as en on en.customer_id = cs.customer_id
+    join entrants as en on en.unit_id = cs.unit_id
     where cs.event_id is not null
         and (cs.step = 1 or cs.event_ts = en.entered_at)
-    group by cs.customer_id
+    group by cs.unit_id
 ),
 
 touches as (
     select
-        en.customer_id,
+        en.unit_id,
         arg_min(e.channel, (e.event_ts, e.stage_order, e.event_id)) as first_channel,
         arg_max(e.channel, (e.event_ts, e.stage_order, e.event_id)) as last_channel
     from entrants as en
-    join events as e on e.customer_id = en.customer_id
+    join events as e on e.unit_id = en.unit_id
     where e.channel is not null
         and e.event_ts <= en.entered_at
-    group by en.customer_id
+    group by en.unit_id
 ),
 
 attributes as (
     select
-        en.customer_id,
+        en.unit_id,
         t.first_channel,
         t.last_channel,
         e.source as entry_source,
         strftime(date_trunc($cohort_period, en.entered_at), '%Y-%m-%d') as cohort,
-        e.properties as entry_properties
+        c.properties as entry_properties
     from entrants as en
-    left join touches as t on t.customer_id = en.customer_id
-    left join entry_events as ee on ee.customer_id = en.customer_id
+    left join touches as t on t.unit_id = en.unit_id
+    left join entry_events as ee on ee.unit_id = en.unit_id
     left join events as e on e.event_id = ee.event_id
+    left join classified_events as c on c.event_id = ee.event_id
 ),
 
 raw_values as (
     select
         b.breakdown,
-        a.customer_id,
+        a.unit_id,
         coalesce(nullif(
             case b.breakdown
                 when 'first_channel' then a.first_channel
@@ -107,7 +108,7 @@ top_values as (
 customer_values as (
     select
         r.breakdown,
-        r.customer_id,
+        r.unit_id,
         case when r.value = '(none)' or t.value is not null then r.value else '(other)' end as value
     from raw_values as r
     left join top_values as t on t.breakdown = r.breakdown and t.value = r.value
@@ -120,7 +121,7 @@ reached as (
         cs.step,
         count(*) as customers
     from customer_values as v
-    join customer_steps as cs on cs.customer_id = v.customer_id
+    join customer_steps as cs on cs.unit_id = v.unit_id
     group by v.breakdown, v.value, cs.step
 ),
 

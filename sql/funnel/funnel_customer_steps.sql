@@ -1,5 +1,5 @@
--- funnel_customer_steps: for each customer who entered the funnel, one row per step reached
--- (grain: customer_id, step), from their best attempt in funnel_attempts: the furthest step
+-- funnel_customer_steps: for each unit (customer, deal or session: funnel.unit) that entered the
+-- funnel, one row per step reached (grain: unit_id, step), from its best attempt in funnel_attempts: the furthest step
 -- counts, and its times come from the latest attempt that reaches it (a new step-1 event
 -- re-anchors an attempt that has not progressed). is_complete: the entry's window ended
 -- before the data's last event (otherwise the customer may still convert). ttc_s: seconds from
@@ -8,31 +8,34 @@
 with
 
 reach as (
-    select customer_id, attempt, max(step) as furthest, any_value(entered_at) as entered_at
+    select unit_id, attempt, any_value(customer_id) as customer_id, max(step) as furthest,
+        any_value(entered_at) as entered_at
     from funnel_attempts
-    group by customer_id, attempt
+    group by unit_id, attempt
 ),
 
 best as (
-    select customer_id, attempt
+    select unit_id, customer_id, attempt
     from reach
-    qualify row_number() over (partition by customer_id order by furthest desc, entered_at desc, attempt desc) = 1
+    qualify row_number() over (partition by unit_id order by furthest desc, entered_at desc, attempt desc) = 1
 ),
 
 chosen as (
     select
-        a.customer_id,
+        a.unit_id,
+        b.customer_id,
         a.step,
         a.stage,
         a.event_id,
         a.event_ts,
         a.entered_at,
-        lead(a.event_ts) over (partition by a.customer_id order by a.step) as next_event_ts
+        lead(a.event_ts) over (partition by a.unit_id order by a.step) as next_event_ts
     from funnel_attempts as a
-    join best as b on b.customer_id = a.customer_id and b.attempt = a.attempt
+    join best as b on b.unit_id = a.unit_id and b.attempt = a.attempt
 )
 
 select
+    unit_id,
     customer_id,
     step,
     stage,

@@ -1,5 +1,5 @@
 -- funnel_trends: one row per entry period and funnel step (grain: period_start, step).
--- A customer can enter in several periods ($trend_period: day, week or month of the attempt's
+-- A unit (customer, deal or session) can enter in several periods ($trend_period: day, week or month of the attempt's
 -- step-1 event, UTC); each period counts the best attempt that started in it. customers: those
 -- whose best attempt of the period reached the step; conversion from any step i to a later step
 -- j of a period is customers(j) / customers(i). is_complete: every entry of the period has had
@@ -11,15 +11,15 @@ steps as (
 ),
 
 attempts as (
-    select customer_id, attempt, date_trunc($trend_period, min(entered_at)) as period_start, max(step) as furthest
+    select unit_id, attempt, date_trunc($trend_period, min(entered_at)) as period_start, max(step) as furthest
     from funnel_attempts
-    group by customer_id, attempt
+    group by unit_id, attempt
 ),
 
 best as (
-    select period_start, customer_id, max(furthest) as furthest
+    select period_start, unit_id, max(furthest) as furthest
     from attempts
-    group by period_start, customer_id
+    group by period_start, unit_id
 ),
 
 periods as (
@@ -31,7 +31,7 @@ counted as (
         p.period_start,
         s.step,
         s.stage,
-        count(b.customer_id) as customers
+        count(b.unit_id) as customers
     from periods as p
     cross join steps as s
     left join best as b on b.period_start = p.period_start and b.furthest >= s.step

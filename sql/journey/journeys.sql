@@ -45,15 +45,25 @@ moves as (
     group by customer_id
 ),
 
-funnel_reach as (
+funnel_units as (
     select
-        customer_id,
+        unit_id,
+        any_value(customer_id) as customer_id,
         max(step) as funnel_step,
         arg_max(stage, step) as funnel_stage,
         min(entered_at) as funnel_entered_at,
         epoch(arg_max(event_ts, step)) - epoch(min(entered_at)) as last_step_s
     from funnel_customer_steps
-    group by customer_id
+    group by unit_id
+),
+
+-- the customer's best unit (with funnel.unit customer, the customer itself): furthest, then latest
+funnel_reach as (
+    select *
+    from funnel_units
+    qualify row_number() over (
+        partition by customer_id order by funnel_step desc, funnel_entered_at desc, unit_id desc
+    ) = 1
 ),
 
 last_step as (

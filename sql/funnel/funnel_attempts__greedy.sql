@@ -1,0 +1,63 @@
+-- funnel_attempts: one row per step reached by each attempt (grain: unit_id, attempt, step) in the
+-- ordered and strict funnels without per-step windows; an attempt is an anchor of funnel_positions
+-- (attempt = its pos).
+--
+-- Ordered mode (SEMANTICS.md): an attempt anchored at e1 reaches step k when there are events
+-- e1 < ... < ek in the total order (event_ts, stage_order, event_id) with stage(ei) = step i and
+-- ts(ek) - ts(e1) <= window ($window_s seconds). Other events may come in between; each event
+-- fills at most one step. Strict mode ($strict): e1 ... ek must also lie in consecutive stage
+-- visits (visits of any configured stage; unstaged events form none).
+--
+-- How: for a fixed anchor, taking the earliest next-step event each time reaches as far as any
+-- chain (exchange argument: the window is a deadline fixed by e1; in strict mode the next visit
+-- is the same whichever event of the current visit is taken), so each anchor is extended
+-- greedily, one step per round. The chain is the componentwise earliest one, as in
+-- funnel_attempts__chain.sql, which handles per-step windows.
+with recursive
+
+steps as (
+    select step, stage from cfg_funnel_steps
+),
+
+positions as (
+    select * from funnel_positions
+),
+
+chain(unit_id, attempt, anchor_ts, step, pos, visit, event_ts, event_id) as (
+    select unit_id, pos, event_ts, 1, pos, visit, event_ts, event_id
+    from positions
+    where is_anchor
+
+    union all
+
+    select
+        c.unit_id,
+        c.attempt,
+        c.anchor_ts,
+        c.step + 1,
+        min(o.pos),
+        arg_min(o.visit, o.pos),
+        arg_min(o.event_ts, o.pos),
+        arg_min(o.event_id, o.pos)
+    from chain as c
+    join positions as o
+        on o.unit_id = c.unit_id
+        and o.step = c.step + 1
+        and o.pos > c.pos
+        and o.event_ts <= c.anchor_ts + to_seconds($window_s)
+        and (not $strict or o.visit = c.visit + 1)
+    group by c.unit_id, c.attempt, c.anchor_ts, c.step
+)
+
+select
+    c.unit_id,
+    o.customer_id,
+    c.attempt,
+    c.step,
+    s.stage,
+    c.event_id,
+    c.event_ts,
+    c.anchor_ts as entered_at
+from chain as c
+join steps as s on s.step = c.step
+join positions as o on o.unit_id = c.unit_id and o.pos = c.attempt
