@@ -171,6 +171,32 @@ def test_funnel_modes_from_the_command_line(ran, sample_config, tmp_path):
     assert counts["furthest"]["implied"].sum() > 0 and counts["ordered"]["implied"].sum() == 0
 
 
+def test_funnel_units_and_step_windows_from_the_command_line(ran, sample_config, tmp_path):
+    base = pd.read_csv(sample_config.parent / "out" / "funnel.csv")
+    out = tmp_path / "sessions.csv"
+    result = CliRunner().invoke(main, ["funnel", "-c", str(sample_config), "--unit", "session", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    sessions = pd.read_csv(out)
+    meta = json.loads(out.with_suffix(".meta.json").read_text())
+    assert meta["unit"] == "session" and meta["session_gap"] == "30m"
+    # customers return in new sessions: more sessions than customers enter
+    assert sessions["customers"].iloc[0] > base["customers"].iloc[0]
+    out = tmp_path / "fast_checkout.csv"
+    result = CliRunner().invoke(main, ["funnel", "-c", str(sample_config), "--step-window", "checkout=10m",
+                                       "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    fast = pd.read_csv(out)
+    meta = json.loads(out.with_suffix(".meta.json").read_text())
+    assert meta["step_windows_seconds"] == {"checkout": 600}
+    step = base.index[base["stage"] == "checkout"][0]
+    assert fast["customers"].iloc[:step].tolist() == base["customers"].iloc[:step].tolist()
+    assert fast["customers"].iloc[step] < base["customers"].iloc[step]
+    bad = CliRunner().invoke(main, ["funnel", "-c", str(sample_config), "--step-window", "chekout=10m"])
+    assert bad.exit_code == 1 and "did you mean 'checkout'?" in bad.output
+    bad = CliRunner().invoke(main, ["funnel", "-c", str(sample_config), "--step-window", "checkout"])
+    assert bad.exit_code == 1 and "STAGE=DURATION" in bad.output
+
+
 @pytest.mark.parametrize("command,table", [("journeys", "journeys"), ("loops", "loops")])
 def test_table_commands_write_the_published_table(ran, sample_config, tmp_path, command, table):
     out = tmp_path / f"{table}.parquet"
