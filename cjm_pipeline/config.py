@@ -252,6 +252,11 @@ class IdentityConfig:
     """A customer with more identifiers than this is listed in ``identity_flagged`` and warned about."""
     max_iterations: int = 60
     """Rounds of connected-component propagation before the run fails instead of guessing."""
+    pii: str = "clear"
+    """``clear``: phones and e-mails are stored as loaded; ``hash``: only salted hashes of them are
+    stored anywhere in the warehouse (see :mod:`cjm_pipeline.pii`)."""
+    pii_salt_env: str = "CJM_PII_SALT"
+    """The environment variable holding the salt of ``pii: hash``."""
 
     def blocklist_rows(self) -> list[tuple[str, str, str]]:
         """``(id_type, match kind, pattern)`` for the built-in and configured values.
@@ -449,6 +454,10 @@ def _check_identity(ident: IdentityConfig) -> list[str]:
     for t in ident.hub_types:
         if t not in IDENTIFIER_TYPES:
             problems.append(f"identity.hub_types: unknown identifier type {t!r}{_suggest(t, IDENTIFIER_TYPES)}")
+    if ident.pii not in ("clear", "hash"):
+        problems.append(f"identity.pii: {ident.pii!r}{_suggest(str(ident.pii), ('clear', 'hash'))} (valid: clear, hash)")
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", ident.pii_salt_env or ""):
+        problems.append(f"identity.pii_salt_env: {ident.pii_salt_env!r} is not an environment variable name")
     for key in ("max_contacts_per_identifier", "flag_component_size", "max_iterations"):
         value = getattr(ident, key)
         if isinstance(value, int) and value < 1:

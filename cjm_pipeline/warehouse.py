@@ -25,14 +25,18 @@ import pandas as pd
 from . import db
 from .config import FunnelConfig, PipelineConfig, check_funnel_stages, parse_duration
 from .errors import ConfigError, WarehouseError
+from .ingest.records import normalise_identifiers
+from .pii import CLEAR, HASH_PREFIX, PII_TYPES, PiiPolicy, policy_for
 from .funnel import recompute_funnel
 
 
 class Warehouse:
     """A handle on a warehouse file; see the module docstring."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, pii: PiiPolicy = CLEAR):
         self.path = Path(path)
+        self.pii = pii
+        """How phone and e-mail keys are looked up (``identity.pii: hash``: by their salted hash)."""
         if not self.path.exists():
             raise WarehouseError(f"warehouse {self.path} does not exist; run `cjm run -c CONFIG` first")
 
@@ -135,7 +139,9 @@ class Warehouse:
                         "order by event_ts, stage_order nulls last, event_id", c=customer_id)
 
     def resolve_customer(self, key: str) -> str:
-        """The customer_id for a customer id, an identifier (``phone:+79161234567``) or an event id."""
+        """The customer_id for a customer id, an identifier (``phone:+79161234567``; phones and
+        e-mails in any spelling, hashed first when the warehouse keeps hashes) or an event id."""
+        key = lookup_key(key, self.pii)
         with self.connect() as con:
             found = db.scalar(con, "select coalesce("
                                    "(select any_value(customer_id) from identity_map where customer_id = $k), "
@@ -182,9 +188,24 @@ class Warehouse:
         return FunnelConfig(**json.loads(meta)["funnel"])
 
 
+def lookup_key(key: str, pii: PiiPolicy = CLEAR) -> str:
+    """A ``type:value`` key as identity_map stores it: a phone or e-mail normalised (and hashed
+    under ``identity.pii: hash``); anything else as given.
+
+    >>> lookup_key("phone:8 (916) 123-45-67"), lookup_key("email: Ivan@Mail.RU"), lookup_key("c-123")
+    ('phone:+79161234567', 'email:ivan@mail.ru', 'c-123')
+    """
+    id_type, sep, value = key.partition(":")
+    if not sep or id_type not in PII_TYPES or value.startswith(HASH_PREFIX):
+        return key
+    found = [i["id_value"] for i in normalise_identifiers([(id_type, value)]) if i["id_value"]]
+    return f"{id_type}:{pii.protect(id_type, found[0])}" if found else key
+
+
 def open(path: str | Path | PipelineConfig) -> Warehouse:  # noqa: A001 - the public name is cjm_pipeline.open
-    """Open a warehouse read-only, by its path or by a loaded config."""
+    """Open a warehouse read-only, by its path or by a loaded config (which also tells how to
+    look up phones and e-mails when it keeps them hashed: ``identity.pii``)."""
     if isinstance(path, PipelineConfig):
-        path = path.warehouse_path
+        return Warehouse(path.warehouse_path, policy_for(path))
     return Warehouse(path)
 

@@ -24,7 +24,8 @@ import duckdb
 
 from .. import db
 from ..config import PipelineConfig, SourceConfig
-from ..errors import InputDataError
+from ..errors import CjmError, InputDataError
+from ..pii import PiiPolicy, policy_for
 from . import generic
 from .formats import Fetched, Format, registry
 from .records import RAW_REFERENCE_DDL, write_records
@@ -40,7 +41,8 @@ create table if not exists _cjm_loads (
     rows_read bigint,
     rows_rejected bigint,
     loaded_at timestamp,
-    read_settings varchar
+    read_settings varchar,
+    pii varchar
 )
 """
 
@@ -105,16 +107,16 @@ def read_settings(src: SourceConfig) -> str:
 
 
 def _read(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, src: SourceConfig, fmt: Format | None,
-          item: Path | Fetched, load_id: int) -> tuple[int, int]:
+          item: Path | Fetched, load_id: int, pii: PiiPolicy) -> tuple[int, int]:
     """Append one file's (or one fetch's) records; return (records read, records rejected)."""
     if fmt is None:  # generic_events: the streaming CSV/Parquet reader
-        return generic.load_file(con, cfg, src, item, load_id)
+        return generic.load_file(con, cfg, src, item, load_id, pii)
     if isinstance(item, Fetched):
         records = iter(item.records)
     else:
         records = fmt.parse(item, src)
     return write_records(con, records, load_id=load_id, source=src.name, file=item.label if isinstance(item, Fetched)
-                         else item, region=src.phone_region)
+                         else item, region=src.phone_region, pii=pii)
 
 
 def ingest_all(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, run_id: str, *, full_refresh: bool = False,
@@ -124,6 +126,7 @@ def ingest_all(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, run_id: str,
     ``warn`` hears about files loaded earlier with other read settings (they are not re-read).
     """
     formats = registry()
+    pii = policy_for(cfg)  # a missing salt fails the run before anything changes
     # find every file first: a source with no files fails the run before anything is dropped;
     # a non-file source (a database query) is fetched here too, before anything changes
     plan: list[tuple[SourceConfig, Path | Fetched]] = []
@@ -137,8 +140,14 @@ def ingest_all(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, run_id: str,
         for table in ("raw_events", "raw_rejects", "raw_reference", "_cjm_loads"):
             db.execute(con, f"drop table if exists {table}")
     ensure_tables(con)
-    # warehouses from before read_settings was recorded: add the column (null = unknown settings)
+    # warehouses from before read_settings / pii were recorded: add the columns (null = unknown / clear)
     db.execute(con, "alter table _cjm_loads add column if not exists read_settings varchar")
+    db.execute(con, "alter table _cjm_loads add column if not exists pii varchar")
+    other = db.scalar(con, "select count(*) from _cjm_loads where coalesce(pii, 'clear') <> $mode", {"mode": pii.mode})
+    if other:
+        raise CjmError(f"identity.pii is '{pii.mode}' but this warehouse holds {other} file(s) loaded with pii "
+                       f"'{'clear' if pii.hashing else 'hash'}'; one warehouse holds one kind (hashes and clear "
+                       "values would never match): run `cjm run --full-refresh` to load everything again")
     next_id = (db.scalar(con, "select max(load_id) from _cjm_loads") or 0) + 1
     results = []
     for src, item in plan:
@@ -153,11 +162,13 @@ def ingest_all(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, run_id: str,
             continue
         db.execute(con, "begin transaction")
         try:
-            read, rejected = _read(con, cfg, src, formats.get(src.format), item, next_id)
-            db.execute(con, "insert into _cjm_loads values ($id, $run, $s, $f, $h, $size, $n, $r, $at, $settings)", {
+            read, rejected = _read(con, cfg, src, formats.get(src.format), item, next_id, pii)
+            db.execute(con, "insert into _cjm_loads values ($id, $run, $s, $f, $h, $size, $n, $r, $at, $settings, "
+                            "$pii)", {
                 "id": next_id, "run": run_id, "s": src.name, "f": label, "h": digest,
                 "size": None if fetched else item.stat().st_size, "n": read, "r": rejected,
                 "at": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), "settings": read_settings(src),
+                "pii": pii.mode,
             })
             db.execute(con, "commit")
         except BaseException:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import functools
 import csv
 import gzip
 import io
@@ -41,6 +42,8 @@ import pyarrow.parquet as pq
 from .. import db
 from ..config import CANONICAL_COLUMNS, IDENTIFIER_COLUMNS, REQUIRED_COLUMNS, PipelineConfig, SourceConfig
 from ..errors import InputDataError
+from ..pii import CLEAR, PiiPolicy
+from .records import IDENTIFIERS_ARROW_TYPE, normalise_identifiers, protect_identifiers
 
 #: ``identifiers``: (type, cleaned value, raw value) of each identifier a format parser found.
 IDENTIFIERS_TYPE = "struct(id_type varchar, id_value varchar, raw varchar)[]"
@@ -175,15 +178,48 @@ def _select_sql(mapping: dict[str, str], header: list[str]) -> tuple[str, list[s
     return (
         "insert into raw_events by name\nselect $load_id as _load_id, $source as _source, $file as _file, _row,\n    "
         + ",\n    ".join(cols)
-        + f",\n    map($prop_keys, [{values}]::varchar[]) as properties\nfrom _cjm_batch"
+        + f",\n    map($prop_keys, [{values}]::varchar[]) as properties,\n    _ids as identifiers\nfrom _cjm_batch"
     ), props
 
 
+class IdentifierCells:
+    """Turns a batch's ``phone`` (and, in hash mode, ``email``) cells into the ``identifiers`` list,
+    normalised as the format parsers do (records.normalise_identifiers: phonenumbers E.164 in the
+    source's ``phone_region``, several numbers in one cell, extensions). In clear mode the cells
+    stay as they are (they are part of the row's content hash, its event_id); in hash mode they
+    are emptied and only the hashed identifiers are kept. Each distinct cell is parsed once."""
+
+    def __init__(self, mapping: dict[str, str], header: list[str], region: str, pii: PiiPolicy):
+        position = {h: i for i, h in enumerate(header)}
+        self.types = {position[mapping[t]]: t for t in ("phone", "email")
+                      if t in mapping and (t == "phone" or pii.hashing)}
+        self.region, self.pii = region, pii
+
+    def apply(self, table: pa.Table) -> pa.Table:
+        """The batch with an ``_ids`` column (and, in hash mode, its phone/email cells emptied)."""
+        per_row: list[list[dict]] | None = None
+        for pos, id_type in self.types.items():
+            column = table.column(pos).combine_chunks().cast(pa.string()).dictionary_encode()
+            uniques = [self._identifiers(id_type, v) for v in column.dictionary.to_pylist()]
+            lists = [uniques[i] if i is not None else [] for i in column.indices.to_pylist()]
+            per_row = lists if per_row is None else [a + b for a, b in zip(per_row, lists)]
+            if self.pii.hashing:
+                table = table.set_column(pos, table.column_names[pos], pa.nulls(table.num_rows, pa.string()))
+        ids = pa.array(per_row, IDENTIFIERS_ARROW_TYPE) if per_row is not None else pa.nulls(table.num_rows, IDENTIFIERS_ARROW_TYPE)
+        return table.append_column("_ids", ids)
+
+    @functools.lru_cache(maxsize=65536)
+    def _identifiers(self, id_type: str, cell: str | None) -> list[dict]:
+        if cell is None or not cell.strip():
+            return []
+        return protect_identifiers(normalise_identifiers([(id_type, cell)], self.region), self.pii)
+
+
 def _insert_batch(con: duckdb.DuckDBPyConnection, sql: str, params: dict, batch: pa.RecordBatch,
-                  numbers: list[int]) -> None:
+                  numbers: list[int], cells: IdentifierCells) -> None:
     """Append one batch (columns in file order) with its data row numbers."""
     table = pa.Table.from_batches([batch]).rename_columns([f"c{i}" for i in range(batch.num_columns)])
-    table = table.append_column("_row", pa.array(numbers, pa.int64()))
+    table = cells.apply(table.append_column("_row", pa.array(numbers, pa.int64())))
     db.register(con, "_cjm_batch", table)
     try:
         db.execute(con, sql, params)
@@ -199,14 +235,14 @@ def _insert_batch(con: duckdb.DuckDBPyConnection, sql: str, params: dict, batch:
 
 
 def load_file(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, src: SourceConfig, path: Path,
-              load_id: int) -> tuple[int, int]:
+              load_id: int, pii: PiiPolicy = CLEAR) -> tuple[int, int]:
     """Append one file to ``raw_events``/``raw_rejects``; return (rows read, rows rejected)."""
     if path.name.lower().endswith((".parquet", ".pq")):
-        return _load_parquet(con, src, path, load_id), 0
-    return _load_csv(con, src, path, load_id)
+        return _load_parquet(con, src, path, load_id, pii), 0
+    return _load_csv(con, src, path, load_id, pii)
 
 
-def _load_parquet(con: duckdb.DuckDBPyConnection, src: SourceConfig, path: Path, load_id: int) -> int:
+def _load_parquet(con: duckdb.DuckDBPyConnection, src: SourceConfig, path: Path, load_id: int, pii: PiiPolicy) -> int:
     """Parquet in streaming batches; column types are cast to text in DuckDB (timestamps
     with a time zone print with their offset, so staging converts them exactly)."""
     rows = 0
@@ -216,18 +252,21 @@ def _load_parquet(con: duckdb.DuckDBPyConnection, src: SourceConfig, path: Path,
             mapping = map_columns(header, src, str(path))
             sql, props = _select_sql(mapping, header)
             params = {"load_id": load_id, "source": src.name, "file": str(path), "prop_keys": props}
+            cells = IdentifierCells(mapping, header, src.phone_region, pii)
             for batch in pf.iter_batches(batch_size=_PARQUET_BATCH, use_threads=False):
-                _insert_batch(con, sql, params, batch, list(range(rows + 1, rows + 1 + batch.num_rows)))
+                _insert_batch(con, sql, params, batch, list(range(rows + 1, rows + 1 + batch.num_rows)), cells)
                 rows += batch.num_rows
     except (pa.ArrowException, OSError) as e:
         raise InputDataError(src.name, str(path), f"not a readable Parquet file: {e}") from None
     return rows
 
 
-def _load_csv(con: duckdb.DuckDBPyConnection, src: SourceConfig, path: Path, load_id: int) -> tuple[int, int]:
+def _load_csv(con: duckdb.DuckDBPyConnection, src: SourceConfig, path: Path, load_id: int,
+              pii: PiiPolicy) -> tuple[int, int]:
     header, encoding, delimiter = _csv_header(path, src)
     mapping = map_columns(header, src, str(path))
     sql, props = _select_sql(mapping, header)
+    cells = IdentifierCells(mapping, header, src.phone_region, pii)
     params = {"load_id": load_id, "source": src.name, "file": str(path), "prop_keys": props}
 
     rejects: list[tuple[int | None, str, str]] = []  # (data row number, reason, raw text)
@@ -261,7 +300,7 @@ def _load_csv(con: duckdb.DuckDBPyConnection, src: SourceConfig, path: Path, loa
                     if next_row not in rejected_rows:
                         numbers.append(next_row)
                     next_row += 1
-                _insert_batch(con, sql, params, batch, numbers)
+                _insert_batch(con, sql, params, batch, numbers, cells)
                 rows += batch.num_rows
     except (pa.ArrowInvalid, UnicodeDecodeError) as e:
         guessed = [k for k, v in (("encoding", src.encoding), ("delimiter", src.delimiter)) if v == "auto"]
@@ -272,5 +311,5 @@ def _load_csv(con: duckdb.DuckDBPyConnection, src: SourceConfig, path: Path, loa
     for data_row, reason, text in rejects:
         db.execute(con, "insert into raw_rejects values ($load_id, $source, $file, $row, $reason, $text)",
                    {"load_id": load_id, "source": src.name, "file": str(path), "row": data_row,
-                    "reason": reason, "text": text})
+                    "reason": reason, "text": pii.protect_text(text)})
     return rows + len(rejects), len(rejects)

@@ -43,6 +43,7 @@ import pyarrow as pa
 
 from .. import db
 from ..config import EVENT_COLUMNS
+from ..pii import CLEAR, PiiPolicy
 
 #: Identifier types a parser may emit (issue: identity stitching uses these names).
 ID_TYPES = (
@@ -289,7 +290,7 @@ create table if not exists raw_reference (
 )
 """
 
-_IDENT_TYPE = pa.list_(pa.struct([("id_type", pa.string()), ("id_value", pa.string()), ("raw", pa.string())]))
+IDENTIFIERS_ARROW_TYPE = pa.list_(pa.struct([("id_type", pa.string()), ("id_value", pa.string()), ("raw", pa.string())]))
 _BATCH = 20_000
 
 
@@ -302,8 +303,10 @@ class _Counts:
 class RecordWriter:
     """Appends a parser's records to ``raw_events`` / ``raw_rejects`` / ``raw_reference`` in batches."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, *, load_id: int, source: str, file: str, region: str = "RU"):
+    def __init__(self, con: duckdb.DuckDBPyConnection, *, load_id: int, source: str, file: str, region: str = "RU",
+                 pii: PiiPolicy = CLEAR):
         self.con, self.load_id, self.source, self.file, self.region = con, load_id, source, file, region
+        self.pii = pii
         self._events: list[Event] = []
         self._rejected_rows: set[int] = set()
         self.max_row = 0
@@ -320,7 +323,7 @@ class RecordWriter:
                 self._rejected_rows.add(rec.row)
                 db.execute(self.con, "insert into raw_rejects values ($load_id, $source, $file, $row, $reason, $text)",
                            {"load_id": self.load_id, "source": self.source, "file": self.file, "row": rec.row,
-                            "reason": rec.reason, "text": rec.raw_text})
+                            "reason": rec.reason, "text": self.pii.protect_text(rec.raw_text)})
             elif isinstance(rec, Reference):
                 db.execute(self.con, "insert into raw_reference values ($load_id, $source, $file, $row, $kind, $key, $value)",
                            {"load_id": self.load_id, "source": self.source, "file": self.file, "row": rec.row,
@@ -342,7 +345,8 @@ class RecordWriter:
             columns[name] = pa.array([getattr(e, name) for e in events], pa.string())
         columns["updated_at"] = pa.array([e.updated_at for e in events], pa.string())
         columns["identifiers"] = pa.array(
-            [normalise_identifiers(e.identifiers, self.region) for e in events], _IDENT_TYPE)
+            [protect_identifiers(normalise_identifiers(e.identifiers, self.region), self.pii) for e in events],
+            IDENTIFIERS_ARROW_TYPE)
         keys, values = [], []
         for e in events:
             items = sorted((str(k), v) for k, v in e.properties.items())
@@ -363,7 +367,16 @@ class RecordWriter:
             db.unregister(self.con, "_cjm_records")
 
 
+def protect_identifiers(ids: list[dict], pii: PiiPolicy) -> list[dict]:
+    """Normalised identifiers as the warehouse stores them under ``pii`` (hashes in hash mode)."""
+    if not pii.hashing:
+        return ids
+    return [{"id_type": i["id_type"], "id_value": pii.protect(i["id_type"], i["id_value"]),
+             "raw": pii.protect_raw(i["id_type"], i["raw"], i["id_value"])} for i in ids]
+
+
 def write_records(con: duckdb.DuckDBPyConnection, records: Iterator[Record], *, load_id: int, source: str,
-                  file: Path | str, region: str = "RU") -> tuple[int, int]:
+                  file: Path | str, region: str = "RU", pii: PiiPolicy = CLEAR) -> tuple[int, int]:
     """Write a parser's records for one file; return (records read, records rejected)."""
-    return RecordWriter(con, load_id=load_id, source=source, file=str(file), region=region).write_all(records)
+    return RecordWriter(con, load_id=load_id, source=source, file=str(file), region=region,
+                        pii=pii).write_all(records)

@@ -39,7 +39,12 @@ cleaned as (
         case when lower(trim(anonymous_id)) in (select token from cfg_null_tokens) then null else trim(anonymous_id) end as id_anonymous,
         case when lower(trim(user_id)) in (select token from cfg_null_tokens) then null else trim(user_id) end as id_user,
         case when lower(trim(client_id)) in (select token from cfg_null_tokens) then null else trim(client_id) end as id_client,
-        case when lower(trim(email)) in (select token from cfg_null_tokens) then null else lower(trim(email)) end as id_email,
+        -- (pii: hash empties the cell at ingest and keeps only the hashed identifier)
+        case
+            when lower(trim(email)) in (select token from cfg_null_tokens) then null
+            when email is null then list_filter(ids, lambda i: i.id_type = 'email')[1].id_value
+            else lower(trim(email))
+        end as id_email,
         case when lower(trim(phone)) in (select token from cfg_null_tokens) then null else trim(phone) end as phone_text,
         case when lower(trim(crm_contact_id)) in (select token from cfg_null_tokens) then null else trim(crm_contact_id) end as id_crm_contact
     from raw
@@ -86,6 +91,10 @@ phones as (
         -- phones in E.164: a written '+' or '00' is the country code; Russian numbers written
         -- 8XXXXXXXXXX, 7XXXXXXXXXX or 9XXXXXXXXX get +7; anything else keeps its digits
         case
+            -- normalised at ingest (records.normalise_identifiers, phonenumbers) into the identifiers
+            -- list; this plan only reads rows loaded by versions before that
+            when list_contains(list_transform(identifiers, lambda i: i.id_type), 'phone')
+                then list_filter(ids, lambda i: i.id_type = 'phone')[1].id_value
             when phone_digits is null or phone_digits = '' then null
             when starts_with(phone_text, '+') then '+' || phone_digits
             when starts_with(phone_digits, '00') and length(phone_digits) > 4 then '+' || substr(phone_digits, 3)
@@ -117,7 +126,7 @@ select
                 lambda e: concat(e.key, chr(30), coalesce(e.value, '\N'))), chr(29))
         ) || case
             -- format parsers: their identifiers and the event's place in its record count too
-            when len(identifiers) > 0 or _part > 0 then chr(31) || coalesce(cast(_part as varchar), '') || chr(31)
+            when _part is not null and (len(identifiers) > 0 or _part > 0) then chr(31) || coalesce(cast(_part as varchar), '') || chr(31)
                 || array_to_string(list_transform(identifiers, lambda i: concat(i.id_type, chr(30), i.raw)), chr(29))
             else ''
         end)
