@@ -19,6 +19,7 @@ from . import __version__, db, export, pipeline
 from .config import FUNNEL_MODES, FUNNEL_UNITS, OUTPUT_FORMATS, check_funnel_stages, load_config
 from .errors import CjmError, ConfigError
 from .funnel import funnel_tables, recompute_funnel
+from .pii import policy_for
 from .warehouse import Warehouse
 
 CONFIG_OPTION = click.option("-c", "--config", "config_path", required=True, type=click.Path(dir_okay=False),
@@ -303,7 +304,8 @@ def formats() -> None:
 def customer(config_path: str, key: str, max_events: int) -> None:
     """Explain one customer: identifiers, the records that link them, merges and the journey.
 
-    KEY is a customer_id, an identifier written type:value, or an event id.
+    KEY is a customer_id, an identifier written type:value (phones and e-mails in any
+    spelling; with identity.pii: hash they are hashed with the salt first), or an event id.
 
     \b
     Example:
@@ -311,7 +313,7 @@ def customer(config_path: str, key: str, max_events: int) -> None:
       cjm customer -c configs/sample_multi.yaml ym_client_id:1735690574821031640
     """
     cfg = load_config(config_path)
-    info = Warehouse(cfg.warehouse_path).explain_customer(key)
+    info = Warehouse(cfg.warehouse_path, policy_for(cfg)).explain_customer(key)
     ids, links, merges, journey = info["identifiers"], info["links"], info["merges"], info["journey"]
     click.echo(f"customer {info['customer_id']}: {len(ids)} identifier(s), {len(journey)} event(s)")
     click.echo("\nidentifiers (role: links = joins records; blocked / hub = attribute only):")
@@ -337,3 +339,8 @@ def customer(config_path: str, key: str, max_events: int) -> None:
 from .report import report_command  # noqa: E402  (report imports cli helpers lazily)
 
 main.add_command(report_command)
+
+from .simulate.cli import init_command, simulate_command  # noqa: E402
+
+main.add_command(simulate_command)
+main.add_command(init_command)

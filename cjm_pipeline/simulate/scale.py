@@ -1,0 +1,444 @@
+"""The benchmark mode: a template's journeys for millions of people, as ``generic_events`` Parquet.
+
+The same stage model as the real-format mode (:mod:`cjm_pipeline.simulate.worlds`), walked
+for a whole chunk of people at once with numpy: per step, every person still in the journey
+draws the next stage from the stage's transition row (forward, skip, back, stay, exit) and
+the gap from the stage's dwell model (same session, or lognormal days snapped to an hour of
+the hour profile and a weekday of the weekday profile), and the touch kind from the stage's
+kinds. Side effects of the real mode (a form creating a lead, a lead closed as lost) are
+left out: each step is one event, plus page views around web steps.
+
+Output under ``out`` (one Parquet file per source, one row group per chunk)::
+
+    web/events.parquet       visits, goals, purchases (anonymous_id = the device; phone on forms
+                             and purchases) and page views (unstaged)
+    calls/events.parquet     calls (phone; the device's anonymous_id when the call came from the site)
+    crm/events.parquet       leads and status changes (phone, crm_contact_id, sometimes email)
+    offline/events.parquet   every generic source's rows (phone, sometimes email)
+    truth/<source>.parquet   event_id, person_id and true stage (null: no stage) of each event
+                             (left out with ``truth=False``)
+    truth/scale.json         options and counts
+    cjm.yaml                 a pipeline config for these files (stages by source and event_type)
+
+People are made in chunks of ``chunk_customers``; each chunk draws from its own generator
+``SeedSequence([seed, template, chunk])`` and is written before the next is made, so memory
+stays constant however many people there are, and the same options give the same bytes.
+Person ``p`` has the phone ``+79<code><7 digits>`` (unique below 160 million people) and
+devices ``1_700_000_000_000_000_000 + 4p + d``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import yaml
+
+from .journeys import OPERATOR_CODES
+from .model import TRAFFIC, WorldModel
+
+SOURCES = ("web", "calls", "crm", "offline")
+PAGE_VIEWS_PER_WEB_STEP = 3.0
+DEVICE_BASE = 1_700_000_000_000_000_000
+CONTACT_BASE = 40_000_000
+CHANNELS = ("paid", "organic", "direct", "referral", "social", "email", "phone")
+
+_TS = pa.timestamp("s", tz="UTC")
+_DICT = pa.dictionary(pa.int16(), pa.string())
+SCHEMAS = {
+    "web": pa.schema([("event_id", pa.int64()), ("event_time", _TS), ("event_type", _DICT),
+                      ("anonymous_id", pa.int64()), ("phone", pa.string()), ("channel", _DICT)]),
+    "calls": pa.schema([("event_id", pa.int64()), ("event_time", _TS), ("event_type", _DICT),
+                        ("phone", pa.string()), ("anonymous_id", pa.int64()), ("channel", _DICT)]),
+    "crm": pa.schema([("event_id", pa.int64()), ("event_time", _TS), ("event_type", _DICT),
+                      ("phone", pa.string()), ("email", pa.string()), ("crm_contact_id", pa.int64()),
+                      ("revenue", pa.float64())]),
+    "offline": pa.schema([("event_id", pa.int64()), ("event_time", _TS), ("event_type", _DICT),
+                          ("phone", pa.string()), ("email", pa.string())]),
+}
+TRUTH_SCHEMA = pa.schema([("event_id", pa.int64()), ("person_id", pa.int64()), ("stage", pa.string())])
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A touch kind as the scale mode writes it: source, event type, stage, and whether it identifies."""
+
+    source: str
+    event_type: str
+    stage: int
+    identifies: bool
+
+
+def scale_kind(kind: str) -> tuple[str, str, bool]:
+    """``(source, event_type, identifies)`` of a touch kind in the scale mode.
+
+    >>> scale_kind("form:callback"), scale_kind("status:main:won"), scale_kind("event:nps:nps_answer:promoter")
+    (('web', 'callback', True), ('crm', 'deal_won', False), ('offline', 'nps_answer_promoter', False))
+    """
+    parts = kind.split(":")
+    head = parts[0]
+    if head == "visit":
+        return "web", "visit" if len(parts) == 1 else "visit_return", False
+    if head in ("goal", "form"):
+        return "web", parts[1], head == "form"
+    if head == "purchase":
+        return "web", "purchase", True
+    if head == "call":
+        return "calls", "call", False
+    if head == "lead":
+        return "crm", "lead_created" if parts[1] == "main" else f"lead_created_{parts[1]}", False
+    if head == "status":
+        return "crm", f"deal_{parts[2]}" if parts[1] == "main" else f"deal_{parts[1]}_{parts[2]}", False
+    return "offline", "_".join(parts[2:]), False
+
+
+@dataclass
+class ScaleModel:
+    """The numpy form of a world model: transition cumulative sums, dwell parameters, kinds."""
+
+    n: int
+    cum: np.ndarray
+    """(n, n+1) cumulative transition probabilities; column n is the exit."""
+    entry: np.ndarray
+    session: np.ndarray
+    log_days: np.ndarray
+    spread: np.ndarray
+    kinds: list[Kind]
+    kind_cum: list[np.ndarray]
+    kind_codes: list[np.ndarray]
+    devices: np.ndarray
+    device_counts: np.ndarray
+    email_share: float
+    hours: np.ndarray
+    weekday_accept: np.ndarray
+    offset: int
+    channels: np.ndarray
+
+    @classmethod
+    def of(cls, m: WorldModel) -> ScaleModel:
+        n = len(m.stages)
+        P = np.zeros((n, n + 1))
+        for i, st in enumerate(m.stages):
+            if i + 1 < n:
+                P[i, i + 1] += st.forward
+            if i + 2 < n:
+                P[i, i + 2] += st.skip * (0.75 if i + 3 < n else 1.0)
+                if i + 3 < n:
+                    P[i, i + 3] += st.skip * 0.25
+            targets = [m.stage_names.index(b) for b in st.back_to] or [j for j in range(i) if m.repeatable(j)]
+            if st.back and targets:
+                w = np.ones(len(targets)) if st.back_to else np.array([2.0 ** j for j in targets])
+                P[i, targets] += st.back * w / w.sum()
+            P[i, i] += st.stay
+            P[i, n] = max(0.0, 1.0 - P[i, :n].sum())
+        kinds: list[Kind] = []
+        seen: dict[tuple[str, str], int] = {}
+        kind_cum, kind_codes = [], []
+        for i, st in enumerate(m.stages):
+            codes, weights = [], []
+            for kind, weight in st.kinds.items():
+                source, event_type, identifies = scale_kind(kind)
+                if (source, event_type) in seen and kinds[seen[(source, event_type)]].stage != i:
+                    raise ValueError(f"{m.template}: {source}/{event_type} would belong to two stages")
+                if (source, event_type) not in seen:
+                    seen[(source, event_type)] = len(kinds)
+                    kinds.append(Kind(source, event_type, i, identifies))
+                codes.append(seen[(source, event_type)])
+                weights.append(weight)
+            w = np.array(weights) / sum(weights)
+            kind_cum.append(np.cumsum(w))
+            kind_codes.append(np.array(codes))
+        entry = np.array([m.entry.get(s, 0.0) for s in m.stage_names])
+        dev = sorted(m.identity.devices.items())
+        weekdays = np.array(m.weekdays, dtype=float)
+        web = m.web
+        mix = web.traffic_first if web else {"direct": 1.0}
+        channels = np.array([CHANNELS.index(_channel(TRAFFIC[k][0]))
+                             for k in mix for _ in range(int(round(mix[k])) or 1)], dtype=np.int16)
+        return cls(
+            n=n, cum=np.cumsum(P, axis=1), entry=np.cumsum(entry / entry.sum()),
+            session=np.array([s.session for s in m.stages]),
+            log_days=np.log([s.median_days for s in m.stages]), spread=np.array([s.spread for s in m.stages]),
+            kinds=kinds, kind_cum=kind_cum, kind_codes=kind_codes,
+            devices=np.cumsum([w for _, w in dev]) / sum(w for _, w in dev), device_counts=np.array([k for k, _ in dev]),
+            email_share=m.identity.email_share, hours=np.cumsum(m.hours) / sum(m.hours),
+            weekday_accept=weekdays / weekdays.max(), offset=m.utc_offset_hours * 3600, channels=channels,
+        )
+
+
+def _channel(traffic_source: str) -> str:
+    return {"ad": "paid"}.get(traffic_source, traffic_source)
+
+
+def _pick(cum: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Index of the category each uniform number falls into (``cum``: cumulative probabilities)."""
+    return np.minimum(np.searchsorted(cum, u, side="right"), len(cum) - 1)
+
+
+def _snap(rng: np.random.Generator, sm: ScaleModel, t: np.ndarray) -> np.ndarray:
+    """Times moved to an hour of the hour profile on their local day (a rejected weekday moves a day on)."""
+    day = (t + sm.offset) // 86400
+    reject = rng.random(len(t)) > sm.weekday_accept[(day + 3) % 7]
+    day = day + reject
+    hour = _pick(sm.hours, rng.random(len(t)))
+    snapped = day * 86400 - sm.offset + hour * 3600 + rng.integers(0, 3600, len(t))
+    return np.where(snapped > t, snapped, t + rng.integers(300, 5400, len(t)))
+
+
+@dataclass
+class Steps:
+    """The steps of one chunk: person (chunk index), stage, time, kind code."""
+
+    person: np.ndarray
+    stage: np.ndarray
+    time: np.ndarray
+    kind: np.ndarray
+
+
+def walk_chunk(rng: np.random.Generator, sm: ScaleModel, people: int, start: int, days: int,
+               max_steps: int) -> Steps:
+    """Every person of a chunk walks the stage model; the steps in walk order."""
+    end = start + days * 86400
+    day = np.floor(rng.random(people) ** 1.15 * days).astype(np.int64)
+    t = _snap(rng, sm, start + day * 86400)
+    stage = _pick(sm.entry, rng.random(people))
+    person = np.arange(people)
+    alive = t < end
+    person, stage, t = person[alive], stage[alive], t[alive]
+    out_p, out_s, out_t = [], [], []
+    for _ in range(max_steps):
+        if len(person) == 0:
+            break
+        out_p.append(person)
+        out_s.append(stage)
+        out_t.append(t)
+        nxt = (rng.random(len(person))[:, None] >= sm.cum[stage]).sum(axis=1)
+        same = rng.random(len(person)) < sm.session[stage]
+        gap_s = np.exp(np.log(150) + 0.9 * rng.standard_normal(len(person)))
+        gap_d = np.exp(sm.log_days[stage] + sm.spread[stage] * rng.standard_normal(len(person)))
+        t_next = np.where(same, t + np.maximum(5, gap_s.astype(np.int64)),
+                          _snap(rng, sm, t + (gap_d * 86400).astype(np.int64)))
+        keep = (nxt < sm.n) & (t_next < end)
+        person, stage, t = person[keep], nxt[keep], t_next[keep]
+    steps_p = np.concatenate(out_p) if out_p else np.zeros(0, np.int64)
+    steps_s = np.concatenate(out_s) if out_s else np.zeros(0, np.int64)
+    steps_t = np.concatenate(out_t) if out_t else np.zeros(0, np.int64)
+    kind = np.zeros(len(steps_s), dtype=np.int64)
+    u = rng.random(len(steps_s))
+    for i in range(sm.n):
+        mask = steps_s == i
+        kind[mask] = sm.kind_codes[i][_pick(sm.kind_cum[i], u[mask])]
+    return Steps(steps_p, steps_s, steps_t, kind)
+
+
+# --------------------------------------------------------------------------- identifiers as Arrow strings
+
+
+def phones(person: np.ndarray) -> pa.Array:
+    """``+79<code><7 digits>`` of global person numbers (unique below 160 million)."""
+    codes = pa.array([f"+79{c}" for c in OPERATOR_CODES])
+    head = pc.take(codes, pa.array(person % len(OPERATOR_CODES)))
+    tail = pc.utf8_lpad(pc.cast(pa.array((person // len(OPERATOR_CODES) * 7919 + 104729) % 10**7), pa.string()),
+                        7, "0")
+    return pc.binary_join_element_wise(head, tail, "")
+
+
+def emails(person: np.ndarray) -> pa.Array:
+    domains = pa.array(["@mail.ru", "@yandex.ru", "@gmail.com", "@bk.ru"])
+    return pc.binary_join_element_wise(pa.scalar("client"), pc.cast(pa.array(person), pa.string()),
+                                       pc.take(domains, pa.array(person % 4)), "")
+
+
+def _only(make, person: np.ndarray, keep: np.ndarray) -> pa.Array:
+    """``make(person)`` where ``keep``, null elsewhere (only the kept strings are built)."""
+    built = make(person[keep])
+    index = np.cumsum(keep) - 1
+    return pc.take(built, pa.array(index, mask=~keep)) if len(built) else pa.nulls(len(person), pa.string())
+
+
+# --------------------------------------------------------------------------- one chunk's tables
+
+
+def chunk_tables(rng: np.random.Generator, sm: ScaleModel, steps: Steps, first_person: int, people: int,
+                 first_event: int, stage_names: list[str]) -> dict[str, tuple[pa.Table, pa.Table]]:
+    """The data and truth tables of one chunk per source, each sorted by time."""
+    n_dev = sm.device_counts[_pick(sm.devices, rng.random(people))]
+    has_email = rng.random(people) < sm.email_share
+    kinds = sm.kinds
+    k_source = np.array([SOURCES.index(k.source) for k in kinds])
+    k_ident = np.array([k.identifies for k in kinds])
+    k_won = np.array([k.event_type.startswith("deal_") and k.event_type.endswith("won") for k in kinds] + [False])
+    types = pa.array([k.event_type for k in kinds] + ["page_view"], pa.string())
+    channel_names = pa.array(CHANNELS, pa.string())
+    src = k_source[steps.kind]
+    # page views around web steps (unstaged)
+    web = src == 0
+    n_views = rng.poisson(PAGE_VIEWS_PER_WEB_STEP, web.sum())
+    v_person = np.repeat(steps.person[web], n_views)
+    v_time = np.repeat(steps.time[web], n_views) + rng.integers(5, 600, n_views.sum())
+    person = np.concatenate([steps.person, v_person])
+    time = np.concatenate([steps.time, v_time])
+    kind = np.concatenate([steps.kind, np.full(len(v_person), len(kinds))])
+    stage = np.concatenate([steps.stage, np.full(len(v_person), -1)])
+    source = np.concatenate([src, np.zeros(len(v_person), dtype=np.int64)])
+    identifies = np.concatenate([k_ident[steps.kind], np.zeros(len(v_person), dtype=bool)])
+    event_id = first_event + np.arange(len(person), dtype=np.int64)
+    glob = first_person + person
+    out = {}
+    for s_index, name in enumerate(SOURCES):
+        mask = source == s_index
+        if not mask.any():
+            continue
+        order = np.argsort(time[mask], kind="stable")
+        idx = np.flatnonzero(mask)[order]
+        p, g = person[idx], glob[idx]
+        cols = {"event_id": pa.array(event_id[idx]), "event_time": pa.array(time[idx], _TS),
+                "event_type": pa.DictionaryArray.from_arrays(pa.array(kind[idx].astype(np.int16)), types)}
+        devs = np.maximum(n_dev[p], 1)
+        primary = DEVICE_BASE + 4 * g
+        if name == "web":
+            other = rng.random(len(idx)) >= 0.8
+            cols["anonymous_id"] = pa.array(primary + np.where(other, rng.integers(0, 4, len(idx)) % devs, 0))
+            cols["phone"] = _only(phones, g, identifies[idx])
+            cols["channel"] = pa.DictionaryArray.from_arrays(
+                pa.array(sm.channels[rng.integers(0, len(sm.channels), len(idx))]), channel_names)
+        elif name == "calls":
+            cols["phone"] = phones(g)
+            from_site = (rng.random(len(idx)) < 0.7) & (n_dev[p] > 0)
+            cols["anonymous_id"] = pa.array(np.where(from_site, primary, 0), mask=~from_site)
+            cols["channel"] = pa.DictionaryArray.from_arrays(
+                pa.array(np.full(len(idx), CHANNELS.index("phone"), dtype=np.int16)), channel_names)
+        elif name == "crm":
+            cols["phone"] = phones(g)
+            cols["email"] = _only(emails, g, has_email[p])
+            cols["crm_contact_id"] = pa.array(CONTACT_BASE + g)
+            won = k_won[kind[idx]]
+            cols["revenue"] = pa.array(np.where(won, rng.choice([4990.0, 12900.0, 32500.0], len(idx)), 0.0), mask=~won)
+        else:
+            cols["phone"] = phones(g)
+            cols["email"] = _only(emails, g, has_email[p] & (rng.random(len(idx)) < 0.5))
+        data = pa.table(cols, schema=SCHEMAS[name])
+        st = stage[idx]
+        stage_text = pc.take(pa.array(stage_names + [None], pa.string()), pa.array(np.where(st < 0, len(stage_names), st)))
+        truth = pa.table({"event_id": cols["event_id"], "person_id": pa.array(g + 1), "stage": stage_text},
+                         schema=TRUTH_SCHEMA)
+        out[name] = (data, truth)
+    return out
+
+
+# --------------------------------------------------------------------------- the config and the writer
+
+
+def scale_config(m: WorldModel, sm: ScaleModel, sources: list[str]) -> dict:
+    """A pipeline config for the Parquet files: each stage's rules by source and event type."""
+    stages = []
+    for i, st in enumerate(m.stages):
+        by_source: dict[str, list[str]] = {}
+        for k in sm.kinds:
+            if k.stage == i:
+                by_source.setdefault(k.source, []).append(k.event_type)
+        stages.append({"name": st.name, "rules": [{"source": s, "event_type": t} for s, t in by_source.items()]})
+    return {
+        "base_dir": ".",
+        "warehouse": "build/cjm.duckdb",
+        "timezone": m.timezone,
+        "memory_limit": "4GB",
+        "sources": [{"name": s, "format": "generic_events", "path": f"{s}/"} for s in sources],
+        "stages": stages,
+        "funnel": {"mode": "ordered", "window": "90d", "breakdowns": ["first_channel", "entry_source", "cohort"]},
+        "output": {"dir": "build/out", "format": "parquet"},
+    }
+
+
+def _trim(tables: dict[str, tuple[pa.Table, pa.Table]], first: int, remaining: int
+          ) -> tuple[dict[str, tuple[pa.Table, pa.Table]], int | None]:
+    """Keep the chunk's first people whose events reach ``remaining``; None when all are kept."""
+    local = [t.column("person_id").to_numpy() - first - 1 for _, t in tables.values()]
+    per_person = np.bincount(np.concatenate(local)) if local else np.zeros(0, np.int64)
+    total = np.cumsum(per_person)
+    if len(total) == 0 or total[-1] < remaining:
+        return tables, None
+    keep = int(np.searchsorted(total, remaining)) + 1
+    out = {}
+    for (name, (data, truth_table)), people in zip(tables.items(), local):
+        mask = pa.array(people < keep)
+        out[name] = (data.filter(mask), truth_table.filter(mask))
+    return out, keep
+
+
+def write_scale(m: WorldModel, customers: int, start: int, days: int, seed: int, out: Path, options: dict, *,
+                chunk_customers: int = 100_000, truth: bool = True,
+                events: int | None = None) -> tuple[list[Path], dict]:
+    """Write the Parquet world chunk by chunk; return the files and the summary.
+
+    With ``events``, people are added until their events reach that many (the last person's
+    events are all kept, so there may be a few more); ``customers`` is then an upper bound.
+    """
+    sm = ScaleModel.of(m)
+    out.mkdir(parents=True, exist_ok=True)
+    writers: dict[str, pq.ParquetWriter] = {}
+    truth_writers: dict[str, pq.ParquetWriter] = {}
+    counts = {s: 0 for s in SOURCES}
+    staged = 0
+    next_event = 1
+    people_made = 0
+    template_key = zlib.crc32(m.template.encode())
+    n_chunks = math.ceil(customers / chunk_customers)
+    chunks = 0
+    try:
+        for chunk in range(n_chunks):
+            first = chunk * chunk_customers
+            people = min(chunk_customers, customers - first)
+            rng = np.random.default_rng(np.random.SeedSequence([seed, template_key, chunk]))
+            steps = walk_chunk(rng, sm, people, start, days, m.max_steps)
+            tables = chunk_tables(rng, sm, steps, first, people, next_event, m.stage_names)
+            next_event += sum(d.num_rows for d, _ in tables.values())
+            kept = None
+            if events is not None:
+                tables, kept = _trim(tables, first, events - sum(counts.values()))
+            for name, (data, truth_table) in tables.items():
+                if name not in writers:
+                    (out / name).mkdir(parents=True, exist_ok=True)
+                    writers[name] = pq.ParquetWriter(out / name / "events.parquet", SCHEMAS[name], compression="zstd")
+                    if truth:
+                        (out / "truth").mkdir(parents=True, exist_ok=True)
+                        truth_writers[name] = pq.ParquetWriter(out / "truth" / f"{name}.parquet", TRUTH_SCHEMA,
+                                                               compression="zstd")
+                writers[name].write_table(data)
+                if truth:
+                    truth_writers[name].write_table(truth_table)
+                counts[name] += data.num_rows
+            staged += int((steps.person < kept).sum()) if kept is not None else len(steps.person)
+            people_made += kept if kept is not None else people
+            chunks += 1
+            if kept is not None:
+                break
+    finally:
+        for w in (*writers.values(), *truth_writers.values()):
+            w.close()
+    sources = [s for s in SOURCES if s in writers]
+    config = scale_config(m, sm, sources)
+    header = (f"# cjm scale world: template {m.template}, {people_made:,} people, {days} days, seed {seed}\n"
+              f"# written by `cjm simulate --format parquet`; generic_events Parquet, one file per source\n")
+    (out / "cjm.yaml").write_text(header + yaml.safe_dump(config, allow_unicode=True, sort_keys=False),
+                                  encoding="utf-8")
+    summary = {**options, "format": "parquet", "people": people_made, "chunk_customers": chunk_customers,
+               "chunks": chunks, "events": sum(counts.values()), "staged_events": staged, "events_by_source": counts,
+               "stages": m.stage_names,
+               "event_types": {k.event_type: m.stage_names[k.stage] for k in sm.kinds}}
+    (out / "truth").mkdir(parents=True, exist_ok=True)
+    (out / "truth" / "scale.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n",
+                                             encoding="utf-8")
+    files = [out / s / "events.parquet" for s in sources] + [out / "cjm.yaml"]
+    files += [out / "truth" / f"{s}.parquet" for s in sources if truth] + [out / "truth" / "scale.json"]
+    return files, summary
+
+
+__all__ = ["write_scale", "walk_chunk", "chunk_tables", "ScaleModel", "scale_kind", "scale_config", "SOURCES"]
