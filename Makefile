@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CONFIG ?= configs/sample.yaml
 
-.PHONY: install demo run test sample golden clean
+.PHONY: install demo run test sample golden clean bench bench-50m bench-smoke
 
 $(BIN)/cjm: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,12 +28,23 @@ run: install
 test: install  ## the whole test suite (what CI runs)
 	$(BIN)/python -m pytest -q
 
-sample:  ## regenerate data/sample/events.csv and data/sample/multi/ from their seeded generators
+sample: install  ## regenerate data/sample/events.csv (its seeded generator) and data/sample/multi/ (the simulator)
 	$(PYTHON) data/sample/generate.py
-	$(PYTHON) data/sample/generate_multi.py
+	$(BIN)/cjm simulate --template classic --customers 1500 --days 120 --seed 1 --out data/sample/multi
 
 golden: install  ## refresh tests/golden/ from a sample run (review the diff!)
 	$(BIN)/python tests/golden/refresh.py
+
+bench: install  ## benchmarks at 1M and 10M events: steps vs the floor, pandas/retentioneering peers, nightly incremental
+	@test -x build/bench-rete/bin/python || ($(PYTHON) -m venv build/bench-rete && build/bench-rete/bin/pip install --quiet retentioneering) \
+		|| echo "retentioneering did not install: the benchmark reports it as unavailable"
+	$(BIN)/python -m benchmarks.run --sizes 1M,10M $(BENCH_ARGS)
+
+bench-50m: install  ## 50M events with a 4 GiB DuckDB memory limit (no peers): build/bench-50m/results.txt
+	$(BIN)/python -m benchmarks.run --sizes 50M --memory-limit 4GiB --no-peers --out build/bench-50m $(BENCH_ARGS)
+
+bench-smoke: install  ## the benchmark harness at 100k events (tests/test_bench_smoke.py runs it too)
+	$(BIN)/python -m benchmarks.run --sizes 100k --out build/bench-smoke
 
 clean:
 	rm -rf build .pytest_cache

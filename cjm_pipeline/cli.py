@@ -309,8 +309,9 @@ def customer(config_path: str, key: str, max_events: int) -> None:
 
     \b
     Example:
-      cjm customer -c configs/sample_multi.yaml phone:+79161234567
-      cjm customer -c configs/sample_multi.yaml ym_client_id:1735690574821031640
+      cjm customer -c configs/sample_multi.yaml phone:+79689314526
+      cjm customer -c configs/sample_multi.yaml "phone:8 (968) 931-45-26"
+      cjm customer -c configs/sample_multi.yaml ym_client_id:1738487894743709809
     """
     cfg = load_config(config_path)
     info = Warehouse(cfg.warehouse_path, policy_for(cfg)).explain_customer(key)
@@ -331,7 +332,9 @@ def customer(config_path: str, key: str, max_events: int) -> None:
             click.echo(f"  run {r.run_id}: {', '.join(r.merged_ids)} -> {r.customer_id} via {r.linking_identifier}")
     click.echo("\njourney:")
     for r in journey.head(max_events).itertuples():
-        click.echo(f"  {r.event_ts}  {r.stage or '-':<18} {r.source}/{r.event_type}  {r.channel or ''}")
+        stage = r.stage if isinstance(r.stage, str) else "-"
+        channel = r.channel if isinstance(r.channel, str) else ""
+        click.echo(f"  {r.event_ts}  {stage:<18} {r.source}/{r.event_type}  {channel}")
     if len(journey) > max_events:
         click.echo(f"  ... {len(journey) - max_events} more (--events N)")
 
