@@ -59,8 +59,12 @@ def connect(path: str | Path = ":memory:", *, read_only: bool = False, memory_li
             raise WarehouseError(f"warehouse {path} is in use by another process (a running `cjm run`?): {e}") from None
         raise WarehouseError(f"cannot open warehouse {path}: {e}") from None
     con.execute("set TimeZone = 'UTC'").fetchall()
-    # DuckDB's own progress bar would interleave with cjm's progress line and log lines
-    con.execute("set enable_progress_bar = false").fetchall()
+    # DuckDB's own progress bar would interleave with cjm's progress line and log lines (in
+    # Jupyter without ipywidgets DuckDB refuses to touch the setting, and shows no bar anyway)
+    try:
+        con.execute("set enable_progress_bar = false").fetchall()
+    except duckdb.InvalidInputException:
+        pass
     if memory_limit:
         con.execute(f"set memory_limit = '{_size(memory_limit)}'").fetchall()
     if threads:
