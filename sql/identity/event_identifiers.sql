@@ -25,6 +25,36 @@ observations as (
     from ids
     where id_value is not null
     group by event_id, source, id_type, id_value
+),
+
+-- The blocklist is matched once per distinct value, not per observation (regexes are costly):
+-- exact patterns by a hash join, regexes only against values of their own type (or 'any').
+blocklist as (
+    select id_type, match_kind, pattern from cfg_identity_blocklist
+),
+
+distinct_values as (
+    select distinct id_type, id_value from observations
+),
+
+blocked_values as (
+    select v.id_type, v.id_value
+    from distinct_values as v
+    join blocklist as b on b.match_kind = 'exact' and b.pattern = v.id_value and b.id_type in (v.id_type, 'any')
+
+    union
+
+    select v.id_type, v.id_value
+    from distinct_values as v
+    join blocklist as b on b.match_kind = 'regex' and b.id_type = v.id_type
+    where regexp_matches(v.id_value, b.pattern)
+
+    union
+
+    select v.id_type, v.id_value
+    from distinct_values as v
+    cross join (select pattern from blocklist where match_kind = 'regex' and id_type = 'any') as b
+    where regexp_matches(v.id_value, b.pattern)
 )
 
 select
@@ -35,9 +65,6 @@ select
     o.raw_value,
     o.source,
     o.observed_at,
-    exists (
-        select 1 from cfg_identity_blocklist as b
-        where (b.id_type = o.id_type or b.id_type = 'any')
-            and case b.match_kind when 'exact' then o.id_value = b.pattern else regexp_matches(o.id_value, b.pattern) end
-    ) as blocked
+    bv.id_value is not null as blocked
 from observations as o
+left join blocked_values as bv on bv.id_type = o.id_type and bv.id_value = o.id_value
