@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 CONFIG ?= configs/sample.yaml
+BENCH_SIZES ?= 1M
 
 .PHONY: install demo run test sample golden clean bench bench-50m bench-smoke
 
@@ -35,10 +36,10 @@ sample: install  ## regenerate data/sample/events.csv (its seeded generator) and
 golden: install  ## refresh tests/golden/ from a sample run (review the diff!)
 	$(BIN)/python tests/golden/refresh.py
 
-bench: install  ## benchmarks at 1M and 10M events: steps vs the floor, pandas/retentioneering peers, nightly incremental
+bench: install  ## benchmark at 1M events (about ten minutes; BENCH_SIZES=1M,10M for more): steps vs the floor, peers, nightly incremental
 	@test -x build/bench-rete/bin/python || ($(PYTHON) -m venv build/bench-rete && build/bench-rete/bin/pip install --quiet retentioneering) \
 		|| echo "retentioneering did not install: the benchmark reports it as unavailable"
-	$(BIN)/python -m benchmarks.run --sizes 1M,10M $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks.run --sizes $(BENCH_SIZES) $(BENCH_ARGS)
 
 bench-50m: install  ## 50M events with a 4 GiB DuckDB memory limit (no peers): build/bench-50m/results.txt
 	$(BIN)/python -m benchmarks.run --sizes 50M --memory-limit 4GiB --no-peers --out build/bench-50m $(BENCH_ARGS)
