@@ -156,7 +156,7 @@ class World:
 
 def make_world(n_events: int, out_dir: str | Path, seed: int = DEFAULT_SEED) -> World:
     """Generate (or reuse, when ``out_dir`` already holds it) a world of ``n_events`` history events."""
-    root = Path(out_dir)
+    root = Path(out_dir).resolve()
     manifest = root / "manifest.json"
     if manifest.exists():
         saved = json.loads(manifest.read_text())

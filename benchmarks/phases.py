@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from pathlib import Path
 
 import yaml
@@ -71,8 +72,9 @@ def pipeline_phase(config_path: str, fresh: bool) -> dict:
 
     def log(message: str) -> None:
         print(message, flush=True)  # the child's log file: progress of long runs
-        if message.startswith(f"step {current[0]}:"):
-            timeline.close(current[0], kind="step", layer=layer[current[0]])
+        done = re.match(rf"step {re.escape(current[0])}: (\d+) rows", message)
+        if done:
+            timeline.close(current[0], rows=int(done.group(1)), kind="step", layer=layer[current[0]])
             current[0] = "(between steps)"
 
     try:
@@ -83,9 +85,6 @@ def pipeline_phase(config_path: str, fresh: bool) -> dict:
         return {"status": "failed", "error": f"{failed}: {e}", "phases": timeline.as_dicts(),
                 "rss_method": timeline.rss.method, "memory_limit": cfg.memory_limit}
     timeline.close("export", kind="export")
-    rows = {r.step: r.rows for r in result.steps}
-    for phase in timeline.phases:
-        phase.rows = rows.get(phase.name)
     timeline.phases[0].rows = sum(f.rows_read for f in result.loads)
     con = db.connect(cfg.warehouse_path, read_only=True)
     try:

@@ -13,7 +13,7 @@ Per size (each measured phase in a child process of its own, so its peak RSS is 
 4. the peers, on the pipeline's ``classified_events`` exported to Parquet: the pandas
    ordered funnel and transition matrix (checked identical to the pipeline's tables), and
    retentioneering's funnel, transition and step matrix where its virtualenv exists
-   (``--rete-python``; ``make bench-rete`` creates it), else reported unavailable with the reason;
+   (``--rete-python``; ``make bench`` creates it), else reported unavailable with the reason;
 5. incremental: the one new day's files added to the sources, the pipeline run again on the
    same warehouse (ingest skips files already loaded by sha256; the steps rebuild fully).
 
@@ -97,7 +97,9 @@ def child(args: list[str], out_json: Path, log: Path, timeout: float | None, pyt
         return {"status": "timeout", "error": f"stopped after {timeout:.0f} s", "wall_s": time.perf_counter() - started}
     if proc.returncode != 0 or not out_json.exists():
         tail = log.read_text(errors="replace").strip().splitlines()[-15:]
-        return {"status": "failed", "error": "\n".join(tail), "wall_s": time.perf_counter() - started}
+        how = f"killed by signal {-proc.returncode}" if proc.returncode < 0 else f"exit code {proc.returncode}"
+        return {"status": "failed", "error": f"{how}; last lines of {log.name}:\n" + "\n".join(tail),
+                "returncode": proc.returncode, "wall_s": time.perf_counter() - started}
     result = json.loads(out_json.read_text())
     result.setdefault("status", "success")
     result["wall_s"] = time.perf_counter() - started
@@ -139,10 +141,11 @@ def bench_size(n: int, args: argparse.Namespace, log=print) -> dict:
         floor_args += ["--memory-limit", args.memory_limit]
     record["floor"] = child(floor_args, run_dir / "floor.json", run_dir / "floor.log", None)
     if pipe["status"] != "success":
-        log(f"[{label}] pipeline {pipe['status']}: {pipe['error']}")
+        log(f"[{label}] pipeline {pipe['status']}: {pipe['error'].splitlines()[0]}")
+        _clean(run_dir, args.keep)
         return _summarise(record)
     if args.peers and n <= args.peers_max:
-        record["peers"] = bench_peers(run_dir, pipe, args, log, label)
+        record["peers"] = bench_peers(run_dir, args, log, label)
     else:
         record["peers"] = {"skipped": "--no-peers" if not args.peers else f"size above --peers-max {args.peers_max:,}"}
     if args.incremental:
@@ -151,15 +154,22 @@ def bench_size(n: int, args: argparse.Namespace, log=print) -> dict:
         record["incremental_run"] = child(
             ["-m", "benchmarks.phases", "pipeline", "--config", str(inc_config), "--out", str(run_dir / "incremental.json")],
             run_dir / "incremental.json", run_dir / "incremental.log", None)
-    if not args.keep:
-        for name in ("warehouse.duckdb", "warehouse.duckdb.wal", "peers.parquet"):
-            (run_dir / name).unlink(missing_ok=True)
-        shutil.rmtree(run_dir / "out", ignore_errors=True)
+    _clean(run_dir, args.keep)
     record["load_after"] = os.getloadavg()
     return _summarise(record)
 
 
-def bench_peers(run_dir: Path, pipe: dict, args: argparse.Namespace, log, label: str) -> dict:
+def _clean(run_dir: Path, keep: bool) -> None:
+    """Delete the warehouse (and its spill folder), the peer input and the outputs, unless ``keep``."""
+    if keep:
+        return
+    for name in ("warehouse.duckdb", "warehouse.duckdb.wal", "peers.parquet"):
+        (run_dir / name).unlink(missing_ok=True)
+    for folder in ("out", "warehouse.duckdb.tmp"):
+        shutil.rmtree(run_dir / folder, ignore_errors=True)
+
+
+def bench_peers(run_dir: Path, args: argparse.Namespace, log, label: str) -> dict:
     """Export the classified events, run the peers on them, check their numbers."""
     from cjm_pipeline import db
 
@@ -190,7 +200,7 @@ def bench_peers(run_dir: Path, pipe: dict, args: argparse.Namespace, log, label:
     if not rete_ok:
         peers["retentioneering"] = {"status": "unavailable",
                                     "error": f"no virtualenv with retentioneering at {args.rete_python} "
-                                             "(make bench-rete creates one)"}
+                                             "(make bench creates one)"}
         return peers
     log(f"[{label}] peer: retentioneering ...")
     rete = child([str(ROOT / "benchmarks" / "peers_retentioneering.py"), "--input", str(peers_input),
@@ -286,6 +296,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--report", metavar="RESULTS_JSON", help="only print the table of an earlier run's results.json "
                                                              "(ratios recomputed)")
     args = ap.parse_args(argv)
+    args.out = str(Path(args.out).resolve())
     try:
         args.sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
     except ValueError:

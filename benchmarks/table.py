@@ -58,6 +58,8 @@ def format_run(run: dict) -> list[str]:
     header = f"{'phase':<26} {'layer':<9} {'rows out':>12} {'wall s':>9} {'events/s':>12} {'peak RSS':>10} {'× floor':>8}"
     lines += [header, "-" * len(header)]
     for p in pipe["phases"]:
+        if p["extra"].get("kind") == "gap" and p["seconds"] < 0.05:
+            continue
         layer = p["extra"].get("layer") or p["extra"].get("kind", "")
         lines.append(f"{p['name']:<26} {layer:<9} {fmt_num(p['rows']):>12} {p['seconds']:>9.2f} "
                      f"{fmt_num(p['events_per_s']):>12} {fmt_bytes(p['peak_rss']):>10} {fmt_ratio(p['ratio_to_floor']):>8}")

@@ -38,6 +38,8 @@ def test_harness_writes_table_and_json(smoke):
     names = [p["name"] for p in r["pipeline"]["phases"]]
     assert names[0] == "ingest" and names[-1] == "export"
     assert set(pipeline.STEP_NAMES) <= set(names)
+    rows = {p["name"]: p["rows"] for p in r["pipeline"]["phases"]}
+    assert rows["ingest"] == rows["events"] == r["data"]["events"]
     for p in r["pipeline"]["phases"]:
         assert p["seconds"] >= 0 and p["peak_rss"] > 0 and p["ratio_to_floor"] is not None
     assert r["total"]["seconds"] == pytest.approx(sum(p["seconds"] for p in r["pipeline"]["phases"]))
@@ -131,3 +133,11 @@ def test_report_of_a_failed_run_keeps_the_phases_until_it_stopped(smoke):
     text = table.format_report(dict(results, runs=[run._summarise(record)]))
     assert "pipeline failed: event_identifiers: Out of Memory Error: could not allocate block" in text
     assert "phases until it stopped:" in text and "\nstg_events " in text and "\ntotal " not in text
+
+
+def test_relative_out_folder_is_made_absolute(tmp_path, monkeypatch):
+    """Configs live in <out>/run-<size>/ and name the data folder: a relative --out must not leak into them."""
+    monkeypatch.chdir(tmp_path)
+    args = run.parse_args(["--out", "rel/bench", "--sizes", "100k,1M"])
+    assert args.out == str(tmp_path / "rel" / "bench") and args.sizes == [100_000, 1_000_000]
+    assert data.make_world(2_000, "rel/world").root == tmp_path / "rel" / "world"
