@@ -7,17 +7,19 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks import compare, data, peers_pandas, run, table  # noqa: E402
+from benchmarks import compare, data, peers_pandas, phases, run, table  # noqa: E402
 from cjm_pipeline import db, pipeline  # noqa: E402
 
-STEPS = ["awareness", "interest", "consideration", "checkout", "purchase"]
+STEPS = ["awareness", "interest", "question", "purchase", "advocacy", "repeat_purchase"]
 
 
 @pytest.fixture(scope="module")
@@ -101,19 +103,53 @@ def test_pandas_funnel_reanchors_and_respects_the_window():
     assert funnel["reached_any_order"].tolist() == [2, 2]
 
 
-def test_world_is_deterministic_and_skewed(tmp_path):
+def _seconds(path):
+    table = pq.read_table(path)
+    return table, table.column("event_time").cast(pa.timestamp("s", tz="UTC")).cast(pa.int64()).to_numpy()
+
+
+def test_world_is_deterministic_and_split_at_the_next_day(tmp_path):
     a = data.make_world(20_000, tmp_path / "a", seed=5)
     b = data.make_world(20_000, tmp_path / "b", seed=5)
     c = data.make_world(20_000, tmp_path / "c", seed=6)
-    assert a.events == b.events >= 20_000
+    assert a.events == b.events >= 20_000 and a.next_day_events > 0
+    assert len(a.history_files()) == len(data.SOURCES)
     for path in a.history_files():
         twin = b.root / path.relative_to(a.root)
         assert pd.read_parquet(path).equals(pd.read_parquet(twin))
     assert not pd.read_parquet(a.history_files()[0]).equals(pd.read_parquet(c.history_files()[0]))
-    _, _, owners = data.generate_chunk(np.random.default_rng([5, 0]), 0, 0, 10_000)
-    per_person = sum(np.bincount(o, minlength=10_000) for o in owners.values())
-    assert (per_person <= 3).mean() > 0.3  # many people come once
-    assert per_person.max() > 50 * np.median(per_person)  # a long tail of heavy ones
+    next_day = data.epoch(data.START) + data.HISTORY_DAYS * data.DAY
+    ids = set()
+    for source in data.SOURCES:
+        history, h_sec = _seconds(a.history_dir(source) / "events.parquet")
+        later, l_sec = _seconds(a.next_day_dir(source) / "events.parquet")
+        assert h_sec.min() >= data.epoch(data.START) and h_sec.max() < next_day
+        assert ((l_sec >= next_day) & (l_sec < next_day + data.DAY)).all()  # may be empty at this size
+        ids |= {f"{source}:{i}" for i in history.column("event_id").to_pylist()}
+        ids |= {f"{source}:{i}" for i in later.column("event_id").to_pylist()}
+    assert len(ids) == a.events + a.next_day_events  # no id repeats across the history and the new day
+
+
+def test_world_is_reused_only_when_it_is_the_same(tmp_path):
+    world = data.make_world(5_000, tmp_path / "w", seed=1)
+    stamp = world.history_files()[0].stat().st_mtime_ns
+    assert data.make_world(5_000, tmp_path / "w", seed=1) == world
+    assert world.history_files()[0].stat().st_mtime_ns == stamp
+    other = data.make_world(6_000, tmp_path / "w", seed=1)
+    assert other.events >= 6_000 and other.history_files()[0].stat().st_mtime_ns != stamp
+
+
+def test_bench_config_classifies_like_the_worlds_own_config(tmp_path):
+    """The harness's rules (by event type) are the scale mode's cjm.yaml rules (by source and type)."""
+    world = data.make_world(5_000, tmp_path / "w", seed=2)
+    own = yaml.safe_load((world.root / "cjm.yaml").read_text(encoding="utf-8"))
+    bench = yaml.safe_load(phases.write_config(world, tmp_path / "run", memory_limit=None).read_text(encoding="utf-8"))
+    assert [s["name"] for s in bench["stages"]] == [s["name"] for s in own["stages"]] == STEPS
+    for mine, theirs in zip(bench["stages"], own["stages"]):
+        assert sorted(mine["rules"][0]["event_type"]) == sorted(t for r in theirs["rules"] for t in r["event_type"])
+    with pytest.raises(ValueError, match="'visit' belongs to stages 'a' and 'b'"):
+        data.stage_rules({"stages": [{"name": "a", "rules": [{"source": "web", "event_type": ["visit"]}]},
+                                     {"name": "b", "rules": [{"source": "crm", "event_type": ["visit"]}]}]})
 
 
 def test_benchmark_doctests():

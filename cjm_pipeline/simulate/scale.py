@@ -20,6 +20,23 @@ Output under ``out`` (one Parquet file per source, one row group per chunk)::
     truth/scale.json         options and counts
     cjm.yaml                 a pipeline config for these files (stages by source and event_type)
 
+Two options for benchmark worlds (off by default, so a template's world is unchanged):
+
+* ``journeys`` (a Zipf exponent, e.g. 2.5): a per-person activity multiplier. Each person
+  makes ``min(Zipf(journeys), MAX_JOURNEYS)`` journeys instead of one, each entering the
+  model afresh; the later ones follow after exponential gaps whose mean is the person's own
+  (lognormal, median :data:`JOURNEY_GAP_DAYS` days, sigma 1), snapped to the profiles.
+  Most people still make one journey, a long tail makes hundreds: the skew of real traffic
+  (with ``classic`` at 1M events and 2.5: 45 % of people in one session, events per person
+  p50 10, p99 109, max 3,544; one journey each gives p99 29, max 64). Drawn from the chunk's
+  generator after the first journeys, so it is deterministic per seed.
+* ``split_at`` (epoch seconds): every source is written as two files, the events before the
+  instant in ``<source>/<split_dirs[0]>/events.parquet`` and the rest in
+  ``<source>/<split_dirs[1]>/events.parquet`` (both always exist). One world cut in two: the
+  same people go on after the split and event ids never repeat; ``events`` counts only the
+  first part and ``cjm.yaml`` reads only it. The benchmarks simulate 366 days and split off
+  the last one as the nightly increment.
+
 People are made in chunks of ``chunk_customers``; each chunk draws from its own generator
 ``SeedSequence([seed, template, chunk])`` and is written before the next is made, so memory
 stays constant however many people there are, and the same options give the same bytes.
@@ -49,6 +66,10 @@ PAGE_VIEWS_PER_WEB_STEP = 3.0
 DEVICE_BASE = 1_700_000_000_000_000_000
 CONTACT_BASE = 40_000_000
 CHANNELS = ("paid", "organic", "direct", "referral", "social", "email", "phone")
+#: Most journeys one person makes (the cap of the Zipf draw of ``journeys``).
+MAX_JOURNEYS = 400
+#: Median of the people's mean gap between two journeys, in days.
+JOURNEY_GAP_DAYS = 5.0
 
 _TS = pa.timestamp("s", tz="UTC")
 _DICT = pa.dictionary(pa.int16(), pa.string())
@@ -192,6 +213,34 @@ def _snap(rng: np.random.Generator, sm: ScaleModel, t: np.ndarray) -> np.ndarray
     return np.where(snapped > t, snapped, t + rng.integers(300, 5400, len(t)))
 
 
+def journey_starts(rng: np.random.Generator, sm: ScaleModel, first_t: np.ndarray, first_stage: np.ndarray,
+                   exponent: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The journeys of every person: ``(person, start time, entry stage)``, one row per journey.
+
+    A person makes ``min(Zipf(exponent), MAX_JOURNEYS)`` journeys; the first starts at
+    ``first_t`` in ``first_stage``, each later one after an exponential gap whose mean is the
+    person's own (lognormal, median :data:`JOURNEY_GAP_DAYS` days, sigma 1), snapped to an
+    hour and a weekday of the profiles, entering the model afresh. Journeys are the walkers
+    of :func:`walk_chunk`; those starting after the horizon are dropped there.
+    """
+    n = len(first_t)
+    count = np.minimum(rng.zipf(exponent, n), MAX_JOURNEYS)
+    gap_mean = np.exp(np.log(JOURNEY_GAP_DAYS * 86400.0) + rng.standard_normal(n))
+    person = np.repeat(np.arange(n), count)
+    first = np.cumsum(count) - count
+    gaps = rng.exponential(1.0, len(person)) * gap_mean[person]
+    gaps[first] = 0.0
+    total = np.cumsum(gaps)
+    offset = total - (total[first] - gaps[first])[person]
+    later = np.ones(len(person), dtype=bool)
+    later[first] = False
+    t = first_t[person].copy()
+    t[later] = _snap(rng, sm, t[later] + offset[later].astype(np.int64))
+    stage = _pick(sm.entry, rng.random(len(person)))
+    stage[first] = first_stage
+    return person, t, stage
+
+
 @dataclass
 class Steps:
     """The steps of one chunk: person (chunk index), stage, time, kind code."""
@@ -203,13 +252,19 @@ class Steps:
 
 
 def walk_chunk(rng: np.random.Generator, sm: ScaleModel, people: int, start: int, days: int,
-               max_steps: int) -> Steps:
-    """Every person of a chunk walks the stage model; the steps in walk order."""
+               max_steps: int, journeys: float | None = None) -> Steps:
+    """Every person of a chunk walks the stage model; the steps in walk order.
+
+    ``journeys`` (a Zipf exponent above 1) gives each person that many journeys, the later
+    ones after exponential gaps (see :func:`journey_starts`); None: one journey each.
+    """
     end = start + days * 86400
     day = np.floor(rng.random(people) ** 1.15 * days).astype(np.int64)
     t = _snap(rng, sm, start + day * 86400)
     stage = _pick(sm.entry, rng.random(people))
     person = np.arange(people)
+    if journeys is not None:
+        person, t, stage = journey_starts(rng, sm, t, stage, journeys)
     alive = t < end
     person, stage, t = person[alive], stage[alive], t[alive]
     out_p, out_s, out_t = [], [], []
@@ -336,8 +391,9 @@ def chunk_tables(rng: np.random.Generator, sm: ScaleModel, steps: Steps, first_p
 # --------------------------------------------------------------------------- the config and the writer
 
 
-def scale_config(m: WorldModel, sm: ScaleModel, sources: list[str]) -> dict:
-    """A pipeline config for the Parquet files: each stage's rules by source and event type."""
+def scale_config(m: WorldModel, sm: ScaleModel, sources: list[str], folder: str = "") -> dict:
+    """A pipeline config for the Parquet files: each stage's rules by source and event type.
+    Each source reads ``<source>/<folder>`` (the whole ``<source>/`` when ``folder`` is empty)."""
     stages = []
     for i, st in enumerate(m.stages):
         by_source: dict[str, list[str]] = {}
@@ -350,18 +406,27 @@ def scale_config(m: WorldModel, sm: ScaleModel, sources: list[str]) -> dict:
         "warehouse": "build/cjm.duckdb",
         "timezone": m.timezone,
         "memory_limit": "4GB",
-        "sources": [{"name": s, "format": "generic_events", "path": f"{s}/"} for s in sources],
+        "sources": [{"name": s, "format": "generic_events", "path": f"{s}/{folder + '/' if folder else ''}"}
+                    for s in sources],
         "stages": stages,
         "funnel": {"mode": "ordered", "window": "90d", "breakdowns": ["first_channel", "entry_source", "cohort"]},
         "output": {"dir": "build/out", "format": "parquet"},
     }
 
 
-def _trim(tables: dict[str, tuple[pa.Table, pa.Table]], first: int, remaining: int
+def _event_seconds(data: pa.Table) -> np.ndarray:
+    """Epoch seconds of a chunk table's events (built in seconds; Parquet read back is in ms)."""
+    return data.column("event_time").cast(pa.int64()).to_numpy()
+
+
+def _trim(tables: dict[str, tuple[pa.Table, pa.Table]], first: int, remaining: int, split_at: int | None = None
           ) -> tuple[dict[str, tuple[pa.Table, pa.Table]], int | None]:
-    """Keep the chunk's first people whose events reach ``remaining``; None when all are kept."""
+    """Keep the chunk's first people whose events reach ``remaining``; None when all are kept.
+    With ``split_at``, only the events before it count (the people kept keep their later ones)."""
     local = [t.column("person_id").to_numpy() - first - 1 for _, t in tables.values()]
-    per_person = np.bincount(np.concatenate(local)) if local else np.zeros(0, np.int64)
+    counted = local if split_at is None else [p[_event_seconds(d) < split_at]
+                                              for p, (d, _) in zip(local, tables.values())]
+    per_person = np.bincount(np.concatenate(counted)) if counted else np.zeros(0, np.int64)
     total = np.cumsum(per_person)
     if len(total) == 0 or total[-1] < remaining:
         return tables, None
@@ -373,20 +438,66 @@ def _trim(tables: dict[str, tuple[pa.Table, pa.Table]], first: int, remaining: i
     return out, keep
 
 
+class _Files:
+    """The Parquet writers of a world: per source, one file or (split) one per part."""
+
+    def __init__(self, out: Path, truth: bool, parts: tuple[str, ...]):
+        self.out, self.truth, self.parts = out, truth, parts
+        self.data: dict[tuple[str, str], pq.ParquetWriter] = {}
+        self.truth_writers: dict[str, pq.ParquetWriter] = {}
+        self.counts: dict[str, dict[str, int]] = {part: {s: 0 for s in SOURCES} for part in parts}
+
+    def path(self, source: str, part: str) -> Path:
+        return self.out / source / part / "events.parquet" if part else self.out / source / "events.parquet"
+
+    def open(self, source: str) -> None:
+        """Create the source's files (every part, so an empty part is still a file with the schema)."""
+        if (source, self.parts[0]) in self.data:
+            return
+        for part in self.parts:
+            path = self.path(source, part)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.data[(source, part)] = pq.ParquetWriter(path, SCHEMAS[source], compression="zstd")
+        if self.truth:
+            (self.out / "truth").mkdir(parents=True, exist_ok=True)
+            self.truth_writers[source] = pq.ParquetWriter(self.out / "truth" / f"{source}.parquet", TRUTH_SCHEMA,
+                                                          compression="zstd")
+
+    def write(self, source: str, part: str, data: pa.Table) -> None:
+        self.data[(source, part)].write_table(data)
+        self.counts[part][source] += data.num_rows
+
+    def sources(self) -> list[str]:
+        return [s for s in SOURCES if (s, self.parts[0]) in self.data]
+
+    def close(self) -> None:
+        for w in (*self.data.values(), *self.truth_writers.values()):
+            w.close()
+
+
 def write_scale(m: WorldModel, customers: int, start: int, days: int, seed: int, out: Path, options: dict, *,
-                chunk_customers: int = 100_000, truth: bool = True,
-                events: int | None = None) -> tuple[list[Path], dict]:
+                chunk_customers: int = 100_000, truth: bool = True, events: int | None = None,
+                journeys: float | None = None, split_at: int | None = None,
+                split_dirs: tuple[str, str] = ("history", "later")) -> tuple[list[Path], dict]:
     """Write the Parquet world chunk by chunk; return the files and the summary.
 
     With ``events``, people are added until their events reach that many (the last person's
     events are all kept, so there may be a few more); ``customers`` is then an upper bound.
+    ``journeys``: see :func:`walk_chunk` (None: one journey per person).
+
+    ``split_at`` (epoch seconds, inside the simulated days) splits every source in two files
+    by event time: ``<source>/<split_dirs[0]>/events.parquet`` before it (the history; only
+    these count towards ``events``, and ``cjm.yaml`` reads only these) and
+    ``<source>/<split_dirs[1]>/events.parquet`` from it on. One world, so the same people
+    continue after the split, and event ids never repeat across the two.
     """
+    if split_at is not None and not start < split_at < start + days * 86400:
+        raise ValueError(f"split_at: {split_at} is not inside the simulated days")
     sm = ScaleModel.of(m)
     out.mkdir(parents=True, exist_ok=True)
-    writers: dict[str, pq.ParquetWriter] = {}
-    truth_writers: dict[str, pq.ParquetWriter] = {}
-    counts = {s: 0 for s in SOURCES}
-    staged = 0
+    parts = ("",) if split_at is None else split_dirs
+    files = _Files(out, truth, parts)
+    staged = later_staged = 0
     next_event = 1
     people_made = 0
     template_key = zlib.crc32(m.template.encode())
@@ -397,48 +508,64 @@ def write_scale(m: WorldModel, customers: int, start: int, days: int, seed: int,
             first = chunk * chunk_customers
             people = min(chunk_customers, customers - first)
             rng = np.random.default_rng(np.random.SeedSequence([seed, template_key, chunk]))
-            steps = walk_chunk(rng, sm, people, start, days, m.max_steps)
+            steps = walk_chunk(rng, sm, people, start, days, m.max_steps, journeys)
             tables = chunk_tables(rng, sm, steps, first, people, next_event, m.stage_names)
             next_event += sum(d.num_rows for d, _ in tables.values())
             kept = None
             if events is not None:
-                tables, kept = _trim(tables, first, events - sum(counts.values()))
+                tables, kept = _trim(tables, first, events - sum(files.counts[parts[0]].values()), split_at)
             for name, (data, truth_table) in tables.items():
-                if name not in writers:
-                    (out / name).mkdir(parents=True, exist_ok=True)
-                    writers[name] = pq.ParquetWriter(out / name / "events.parquet", SCHEMAS[name], compression="zstd")
-                    if truth:
-                        (out / "truth").mkdir(parents=True, exist_ok=True)
-                        truth_writers[name] = pq.ParquetWriter(out / "truth" / f"{name}.parquet", TRUTH_SCHEMA,
-                                                               compression="zstd")
-                writers[name].write_table(data)
+                files.open(name)
+                if split_at is None:
+                    files.write(name, "", data)
+                else:
+                    before = pa.array(_event_seconds(data) < split_at)
+                    files.write(name, parts[0], data.filter(before))
+                    files.write(name, parts[1], data.filter(pc.invert(before)))
                 if truth:
-                    truth_writers[name].write_table(truth_table)
-                counts[name] += data.num_rows
-            staged += int((steps.person < kept).sum()) if kept is not None else len(steps.person)
+                    files.truth_writers[name].write_table(truth_table)
+            in_world = steps.person < kept if kept is not None else np.ones(len(steps.person), dtype=bool)
+            early = in_world if split_at is None else in_world & (steps.time < split_at)
+            staged += int(early.sum())
+            later_staged += int((in_world & ~early).sum())
             people_made += kept if kept is not None else people
             chunks += 1
             if kept is not None:
                 break
     finally:
-        for w in (*writers.values(), *truth_writers.values()):
-            w.close()
-    sources = [s for s in SOURCES if s in writers]
-    config = scale_config(m, sm, sources)
+        files.close()
+    sources = files.sources()
+    config = scale_config(m, sm, sources, parts[0])
     header = (f"# cjm scale world: template {m.template}, {people_made:,} people, {days} days, seed {seed}\n"
               f"# written by `cjm simulate --format parquet`; generic_events Parquet, one file per source\n")
+    if split_at is not None:
+        header += (f"# the sources read {parts[0]}/ only; the events from {_iso(split_at)} on are in "
+                   f"<source>/{parts[1]}/ (read <source>/ for both)\n")
     (out / "cjm.yaml").write_text(header + yaml.safe_dump(config, allow_unicode=True, sort_keys=False),
                                   encoding="utf-8")
+    counts = files.counts[parts[0]]
     summary = {**options, "format": "parquet", "people": people_made, "chunk_customers": chunk_customers,
                "chunks": chunks, "events": sum(counts.values()), "staged_events": staged, "events_by_source": counts,
                "stages": m.stage_names,
                "event_types": {k.event_type: m.stage_names[k.stage] for k in sm.kinds}}
+    if journeys is not None:
+        summary["journeys_zipf"] = journeys
+    if split_at is not None:
+        later = files.counts[parts[1]]
+        summary["split"] = {"at": _iso(split_at), "dirs": list(split_dirs), "later_events": sum(later.values()),
+                            "later_staged_events": later_staged, "later_events_by_source": later}
     (out / "truth").mkdir(parents=True, exist_ok=True)
     (out / "truth" / "scale.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n",
                                              encoding="utf-8")
-    files = [out / s / "events.parquet" for s in sources] + [out / "cjm.yaml"]
-    files += [out / "truth" / f"{s}.parquet" for s in sources if truth] + [out / "truth" / "scale.json"]
-    return files, summary
+    written = [files.path(s, part) for part in parts for s in sources] + [out / "cjm.yaml"]
+    written += [out / "truth" / f"{s}.parquet" for s in sources if truth] + [out / "truth" / "scale.json"]
+    return written, summary
 
 
-__all__ = ["write_scale", "walk_chunk", "chunk_tables", "ScaleModel", "scale_kind", "scale_config", "SOURCES"]
+def _iso(epoch: int) -> str:
+    """``1767225600`` → ``'2026-01-01T00:00:00Z'``."""
+    return np.datetime_as_string(np.datetime64(int(epoch), "s")) + "Z"
+
+
+__all__ = ["write_scale", "walk_chunk", "journey_starts", "chunk_tables", "ScaleModel", "scale_kind", "scale_config",
+           "SOURCES", "MAX_JOURNEYS"]
