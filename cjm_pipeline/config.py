@@ -272,6 +272,23 @@ class IdentityConfig:
                     rows.append((id_type, "regex", text[3:]) if text.startswith("re:") else (id_type, "exact", text))
         return rows
 
+    def blocklist_regex(self) -> str:
+        """The blocklist's regexes as one RE2 pattern, matched against ``<id_type>\\n<value>``.
+
+        SQL binds it as a parameter: a pattern read from a table row is compiled again for every
+        value, a bound one once per query. Each regex keeps its own type (``any``: every type);
+        ``^`` and ``$`` still mean the start and end of the value (multi-line mode, the value is
+        the second line). A blocklist without regexes matches nothing.
+
+        >>> import re
+        >>> rx = IdentityConfig(blocklist={"email": ["re:@corp\\.ru$"], "any": ["re:^0+$"]}).blocklist_regex()
+        >>> [bool(re.search(rx, s)) for s in ("email\\na@corp.ru", "phone\\na@corp.ru", "crm_lead\\n000", "email\\nnone@x.ru")]
+        [True, False, True, True]
+        """
+        parts = [("[^\\n]*" if id_type == "any" else re.escape(id_type)) + "\\n[^\\n]*?(?:" + pattern + ")"
+                 for id_type, kind, pattern in self.blocklist_rows() if kind == "regex"]
+        return "(?m)\\A(?:" + "|".join(parts) + ")" if parts else "\\b\\B"
+
 
 @dataclass(frozen=True)
 class OutputConfig:

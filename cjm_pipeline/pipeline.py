@@ -75,9 +75,9 @@ STEPS: tuple[Step, ...] = (
     Step("identity_flagged", "identity", ("identity_map",), grain=("customer_id",),
          doc="customers with more identifiers than identity.flag_component_size"),
     Step("customer_events", "identity", ("events", "event_nodes", "identity_map"), grain=("event_id",),
-         doc="events with customer_id"),
-    Step("classified_events", "stages", ("customer_events", "cfg_stage_rules", "cfg_rule_conditions"),
-         grain=("event_id",), doc="events with their stage (first matching rule)"),
+         doc="each event's customer_id (with its source, type and time)"),
+    Step("classified_events", "stages", ("events", "customer_events", "cfg_stage_rules", "cfg_rule_conditions"),
+         grain=("event_id",), doc="events with their customer_id and stage (first matching rule)"),
     Step("stage_coverage", "stages", ("classified_events", "cfg_stages"), grain=("stage",),
          doc="events and customers per stage, and events with no stage"),
     Step("unmatched_event_types", "stages", ("classified_events",), grain=("source", "event_type"),
@@ -209,7 +209,8 @@ def params_for(cfg: PipelineConfig, **overrides: Any) -> dict[str, Any]:
     params = funnel_params(cfg.funnel, has_step_windows=funnel_steps(cfg)["window_s"].notna().any())
     params.update({"timezone": cfg.timezone, "top_paths": TOP_PATHS, "run_id": "adhoc", "run_started": _utcnow(),
                    "max_contacts": cfg.identity.max_contacts_per_identifier,
-                   "flag_size": cfg.identity.flag_component_size, "max_iterations": cfg.identity.max_iterations})
+                   "flag_size": cfg.identity.flag_component_size, "max_iterations": cfg.identity.max_iterations,
+                   "blocklist_regex": cfg.identity.blocklist_regex()})
     params.update(overrides)
     return params
 

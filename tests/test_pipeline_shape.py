@@ -39,7 +39,7 @@ def _strip(sql: str) -> str:
 @pytest.mark.parametrize("step", STEPS, ids=lambda s: s.name)
 def test_sql_reads_only_declared_inputs(step):
     sql = "\n".join(_strip(db.read_sql(path)) for path in step.sql_paths)
-    ctes = set(re.findall(r"(?:with(?:\s+recursive)?|,)\s*([a-z_][a-z0-9_]*)\s*(?:\([^)]*\)\s*)?(?:using\s+key\s*\([^)]*\)\s*)?as\s*\(", sql))
+    ctes = set(re.findall(r"(?:with(?:\s+recursive)?|,)\s*([a-z_][a-z0-9_]*)\s*(?:\([^)]*\)\s*)?(?:using\s+key\s*\([^)]*\)\s*)?as\s*(?:(?:not\s+)?materialized\s*)?\(", sql))
     refs = set(re.findall(r"(?<!distinct )\b(?:from|join)\s+(?:recurring\.)?([a-z_][a-z0-9_]*)", sql))
     tables = refs - ctes - {"read_parquet", "unnest", "lateral"}
     if step.iterate_param:  # the next round reads the table itself

@@ -4,35 +4,60 @@
 -- time, so a re-exported deal with a new stage or amount replaces the old one); among equal
 -- versions the first loaded copy stays, so an overlapping re-export changes nothing. The
 -- other copies are counted as duplicates in source_accounting. Records with a rejected event are not loaded at all.
-select
-    event_id,
-    event_ts,
-    _source as source,
-    s.source_system,
-    event_type,
-    channel,
-    utm_source,
-    utm_medium,
-    utm_campaign,
-    url,
-    revenue,
-    customer_key,
-    anonymous_id,
-    user_id,
-    client_id,
-    email,
-    phone,
-    crm_contact_id,
-    identifiers,
-    properties,
-    updated_ts,
-    _load_id,
-    _file,
-    _row
-from stg_events
-join cfg_sources as s on s.source = stg_events._source
-where not record_rejected
+-- Only the ids that occur more than once are ranked: most events are loaded once, and a
+-- rank over every event would sort the whole year.
+with
+
+loaded as not materialized (
+    select
+        event_id,
+        event_ts,
+        _source as source,
+        s.source_system,
+        event_type,
+        channel,
+        utm_source,
+        utm_medium,
+        utm_campaign,
+        url,
+        revenue,
+        customer_key,
+        anonymous_id,
+        user_id,
+        client_id,
+        email,
+        phone,
+        crm_contact_id,
+        identifiers,
+        properties,
+        updated_ts,
+        _load_id,
+        _file,
+        _row,
+        _part
+    from stg_events
+    join cfg_sources as s on s.source = stg_events._source
+    where not record_rejected
+),
+
+repeated as (
+    select event_id
+    from stg_events
+    where not record_rejected
+    group by event_id
+    having count(*) > 1
+)
+
+select l.* exclude (_part)
+from loaded as l
+anti join repeated as r on r.event_id = l.event_id
+
+union all
+
+select l.* exclude (_part)
+from loaded as l
+semi join repeated as r on r.event_id = l.event_id
 qualify row_number() over (
-    partition by event_id
-    order by updated_ts desc nulls last, _load_id, _row, _part nulls first
+    partition by l.event_id
+    order by l.updated_ts desc nulls last, l._load_id, l._row, l._part nulls first
 ) = 1

@@ -7,32 +7,54 @@
 -- test@test.ru and +79999999999, and the config's identity.blocklist): it joins nobody.
 with
 
-ids as (
-    select event_id, source, event_ts, 'customer_id' as id_type, customer_key as id_value, customer_key as raw_value from events
-    union all select event_id, source, event_ts, 'anonymous_id', anonymous_id, anonymous_id from events
-    union all select event_id, source, event_ts, 'user_id', user_id, user_id from events
-    union all select event_id, source, event_ts, 'client_id', client_id, client_id from events
-    union all select event_id, source, event_ts, 'email', email, email from events
-    union all select event_id, source, event_ts, 'phone', phone, phone from events
-    union all select event_id, source, event_ts, 'crm_contact', crm_contact_id, crm_contact_id from events
-    union all
-    select event_id, source, event_ts, i.id_type, i.id_value, i.raw
-    from (select event_id, source, event_ts, unnest(identifiers) as i from events where len(identifiers) > 0)
+-- One pass over events: the identifier columns and the parsers' list become one list per
+-- event; an identifier given twice by one event (a column and the list, or two spellings) is
+-- kept once, with its smallest raw spelling (sorted, then each (type, value) first seen).
+listed as not materialized (
+    select
+        event_id,
+        source,
+        event_ts,
+        list_filter(
+            [
+                {'id_type': 'customer_id', 'id_value': customer_key, 'raw': customer_key},
+                {'id_type': 'anonymous_id', 'id_value': anonymous_id, 'raw': anonymous_id},
+                {'id_type': 'user_id', 'id_value': user_id, 'raw': user_id},
+                {'id_type': 'client_id', 'id_value': client_id, 'raw': client_id},
+                {'id_type': 'email', 'id_value': email, 'raw': email},
+                {'id_type': 'phone', 'id_value': phone, 'raw': phone},
+                {'id_type': 'crm_contact', 'id_value': crm_contact_id, 'raw': crm_contact_id}
+            ] || coalesce(identifiers, []),
+            lambda i: i.id_value is not null) as ids
+    from events
 ),
 
-observations as (
-    select event_id, source, id_type, id_value, min(raw_value) as raw_value, min(event_ts) as observed_at
-    from ids
-    where id_value is not null
-    group by event_id, source, id_type, id_value
+sorted as not materialized (
+    select
+        event_id,
+        source,
+        event_ts,
+        -- (a null field sorts after any value: a spelling before none)
+        case when len(ids) < 2 then ids else list_sort(ids) end as ids
+    from listed
 ),
 
--- The blocklist is matched once per distinct value, not per observation (regexes are costly):
--- exact patterns by a hash join, regexes only against values of their own type (or 'any').
-blocklist as (
-    select id_type, match_kind, pattern from cfg_identity_blocklist
+observations as materialized (
+    select event_id, source, i.id_type, i.id_value, i.raw as raw_value, event_ts as observed_at
+    from (
+        select
+            event_id,
+            source,
+            event_ts,
+            unnest(list_filter(ids, lambda x, n: n = 1
+                or x.id_type <> ids[n - 1].id_type or x.id_value <> ids[n - 1].id_value)) as i
+        from sorted
+    )
 ),
 
+-- The blocklist is matched once per distinct value, not per observation: exact values by a
+-- hash join with cfg_identity_blocklist, regexes with $blocklist_regex, all of them as one
+-- pattern bound as a parameter (compiled once) over '<id_type>\n<value>' (IdentityConfig.blocklist_regex).
 distinct_values as (
     select distinct id_type, id_value from observations
 ),
@@ -40,21 +62,14 @@ distinct_values as (
 blocked_values as (
     select v.id_type, v.id_value
     from distinct_values as v
-    join blocklist as b on b.match_kind = 'exact' and b.pattern = v.id_value and b.id_type in (v.id_type, 'any')
+    join cfg_identity_blocklist as b
+        on b.match_kind = 'exact' and b.pattern = v.id_value and b.id_type in (v.id_type, 'any')
 
     union
 
     select v.id_type, v.id_value
     from distinct_values as v
-    join blocklist as b on b.match_kind = 'regex' and b.id_type = v.id_type
-    where regexp_matches(v.id_value, b.pattern)
-
-    union
-
-    select v.id_type, v.id_value
-    from distinct_values as v
-    cross join (select pattern from blocklist where match_kind = 'regex' and id_type = 'any') as b
-    where regexp_matches(v.id_value, b.pattern)
+    where regexp_matches(v.id_type || chr(10) || replace(v.id_value, chr(10), ' '), $blocklist_regex)
 )
 
 select
