@@ -29,8 +29,8 @@ run: install
 test: install  ## the whole test suite (what CI runs)
 	$(BIN)/python -m pytest -q
 
-sample: install  ## regenerate data/sample/events.csv (its seeded generator) and data/sample/multi/ (the simulator)
-	$(PYTHON) data/sample/generate.py
+sample: install  ## regenerate both samples with the simulator: data/sample/events.csv (one shop log) and data/sample/multi/
+	$(BIN)/cjm simulate --template ecommerce --format generic --customers 3000 --days 120 --seed 3 --no-truth --out data/sample
 	$(BIN)/cjm simulate --template classic --customers 1500 --days 120 --seed 1 --out data/sample/multi
 
 golden: install  ## refresh tests/golden/ from a sample run (review the diff!)

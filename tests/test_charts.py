@@ -50,17 +50,17 @@ def test_funnel_chart_bars_are_the_funnel_customers_with_drop_off_and_conversion
     notes = shapes_and_annotations_text(fig)
     first = funnel.iloc[0]
     assert f"−{fmt_int(first['dropped'])} ({fmt_pct(first['drop_off_rate'])})" in notes
-    assert "−1,097 (35.1%)" in notes  # the README's numbers for the sample
+    assert "−1,046 (32.3%)" in notes  # the README's numbers for the sample
     for conv in funnel["conversion_from_previous"].dropna():
         assert f"→ {fmt_pct(conv)}" in notes
-    assert "→ 64.9%" in notes and len([n for n in notes if n.startswith("→")]) == len(funnel) - 1
+    assert "→ 67.7%" in notes and len([n for n in notes if n.startswith("→")]) == len(funnel) - 1
 
 
 def test_funnel_chart_in_russian_uses_russian_labels_and_number_format(tables):
     fig = charts.funnel_chart(tables["funnel"], lang="ru")
     assert fig.layout.title.text == charts.LABELS["ru"]["funnel_title"]
     assert fig.layout.separators == ", "
-    assert "−1\u00a0097 (35,1%)" in shapes_and_annotations_text(fig)
+    assert "−1\u00a0046 (32,3%)" in shapes_and_annotations_text(fig)
     assert fig.layout.yaxis.title.text == "Клиенты"
 
 
@@ -119,7 +119,7 @@ def test_sankey_shows_every_transition_with_back_steps_coloured_apart(tables):
     drawn_back = {(labels[s], labels[g]): v for s, g, v, c in zip(link.source, link.target, link.value, link.color)
                   if c == KIND_COLORS["back"]}
     assert drawn_back == {(r.from_stage, r.to_stage): r.transitions for r in back.itertuples()}
-    assert drawn_back[("checkout", "interest")] == 104
+    assert drawn_back[("checkout", "interest")] == 13
     # every other link has another colour
     assert sum(c == KIND_COLORS["back"] for c in link.color) == len(back)
     assert KIND_COLORS["back"] not in {KIND_COLORS["forward"], KIND_COLORS["skip"]}
@@ -136,8 +136,8 @@ def test_transition_heatmap_cells_are_the_matrix(tables):
         j = cols.index("(end)" if pd.isna(r.to_order) else r.to_stage)
         layer, empty = (back, other) if r.kind == "back" else (other, back)
         assert layer.z[i][j] == r.transitions and empty.z[i][j] is None
-    assert back.z[rows.index("interest")][cols.index("awareness")] == 1718
-    assert other.z[rows.index("(start)")][cols.index("awareness")] == 3125
+    assert back.z[rows.index("interest")][cols.index("awareness")] == 942
+    assert other.z[rows.index("(start)")][cols.index("awareness")] == 3235
     # back-steps only go to an earlier stage
     for i, row in enumerate(back.z):
         for j, v in enumerate(row):
@@ -196,10 +196,10 @@ def test_loops_chart_one_bar_per_back_edge(tables):
     edges = [f"{a} → {b}" for a, b in zip(loops["from_stage"], loops["to_stage"])]
     assert list(customers.y) == edges and edges[0] == "interest → awareness"
     assert list(customers.x) == loops["customers"].tolist()
-    assert customers.text[0] == f"962 ({fmt_pct(loops['share_of_visitors'].iloc[0], digits=0)}), resolved 100%"
+    assert customers.text[0] == f"736 ({fmt_pct(loops['share_of_visitors'].iloc[0], digits=0)}), resolved 81%"
     assert list(loopers.x) == pytest.approx(loops["looper_conversion"].tolist())
     assert list(non_loopers.x) == pytest.approx(loops["non_looper_conversion"].tolist())
-    assert "10.5%" in loopers.text and "19.2%" in non_loopers.text  # checkout → interest, README's numbers
+    assert "8.4%" in loopers.text and "2.5%" in non_loopers.text  # checkout → awareness, README's numbers
 
 
 def test_kpi_chart_target_against_actual_coloured_by_met(tables):
@@ -207,7 +207,7 @@ def test_kpi_chart_target_against_actual_coloured_by_met(tables):
     fig = charts.kpi_chart(kpis)
     assert len(fig.data) == len(kpis)
     titles = [a.text for a in fig.layout.annotations]
-    assert "interest: conversion to next ≥ 50.0%" in titles
+    assert "interest: conversion to next ≥ 55.0%" in titles
     assert "checkout: drop-off ≤ 40.0%" in titles
     by_title = dict(zip(titles, fig.data))
     for r in kpis.itertuples():
@@ -216,10 +216,10 @@ def test_kpi_chart_target_against_actual_coloured_by_met(tables):
         assert trace.marker.color[1] == (MET_COLOR if r.met else NOT_MET_COLOR)
         if r.unit == "ratio":
             assert list(trace.y) == pytest.approx([r.target, r.actual])
-    not_met = by_title["interest: conversion to next ≥ 50.0%"]
-    assert not_met.marker.color[1] == NOT_MET_COLOR and list(not_met.text) == ["50.0%", "43.9%"]
+    not_met = by_title["interest: conversion to next ≥ 55.0%"]
+    assert not_met.marker.color[1] == NOT_MET_COLOR and list(not_met.text) == ["55.0%", "47.9%"]
     hour = by_title["interest: median time to next ≤ 1.0 h"]
-    assert list(hour.y) == pytest.approx([1.0, 129 / 3600]) and hour.marker.color[1] == MET_COLOR
+    assert list(hour.y) == pytest.approx([1.0, 267.0 / 3600]) and hour.marker.color[1] == MET_COLOR
 
 
 def test_stock_chart_stacks_one_area_per_stage(tables):

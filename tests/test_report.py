@@ -84,20 +84,20 @@ def test_report_summary_has_customers_conversion_and_three_barriers_in_words(pag
     customers = int(wh.sql("select count(*) as n from journeys")["n"].iloc[0])
     funnel = wh.funnel()
     cards = text_of(summary)
-    assert f"Customers {fmt_int(customers)} " in cards and customers == 3185
+    assert f"Customers {fmt_int(customers)} " in cards and customers == 3986
     assert f"Entered the funnel {fmt_int(funnel['customers'].iloc[0])} " in cards
     assert f"Converted {fmt_pct(funnel['conversion_from_start'].iloc[-1])} " in cards
-    assert "80 · reached “repeat_purchase” within 90d" in cards
+    assert "23 · reached “repeat_purchase” within 90d" in cards
     barriers = re.findall(r"<li>(.*?)</li>", summary.split("id='summary-barriers'>")[1])
     assert [text_of(b).strip() for b in barriers] == [
-        "Biggest drop-off: interest → consideration loses 1,139 of 2,030 customers (56.1%)",
-        "Most frequent back-step: interest → awareness: 962 customers stepped back (1,718 times)",
-        "Slowest step: purchase → repeat_purchase takes a median of 24.2 d (80 customers)",
+        "Biggest drop-off: interest → consideration loses 1,143 of 2,194 customers (52.1%)",
+        "Most frequent back-step: interest → awareness: 736 customers stepped back (942 times)",
+        "Slowest step: purchase → repeat_purchase takes a median of 15.8 d (23 customers)",
     ]
     # the same barriers as the warehouse ranks first
     table = wh.table("barriers")
     first = table[table["rank"] == 1].set_index("barrier_kind")
-    assert first.loc["drop_off", "value"] == 1139 and first.loc["back_steps", "customers"] == 962
+    assert first.loc["drop_off", "value"] == 1143 and first.loc["back_steps", "customers"] == 736
 
 
 def test_report_has_every_chart_drawn_from_the_tables(page_en, wh):
@@ -115,7 +115,7 @@ def test_report_has_every_chart_drawn_from_the_tables(page_en, wh):
     assert sum(sankey["link"]["value"]) == int(t["transitions"].sum())
     assert sankey["link"]["color"].count(charts.KIND_COLORS["back"]) == int((t["kind"] == "back").sum())
     loops = figure(page_en, "loops")["data"][0]
-    assert loops["y"][0] == "interest → awareness" and loops["x"][0] == 962
+    assert loops["y"][0] == "interest → awareness" and loops["x"][0] == 736
     trends = figure(page_en, "trends")
     assert any(tr.get("line", {}).get("dash") == "dot" for tr in trends["data"])
     kpis = figure(page_en, "kpis")
@@ -128,13 +128,13 @@ def test_report_tables_hold_the_funnel_and_loops(page_en, wh):
     funnel_table = page_en[page_en.index("id='table-funnel'"):page_en.index("id='table-barriers'")]
     rows = re.findall(r"<tr>(.*?)</tr>", funnel_table.split("<tbody>")[1])
     assert len(rows) == len(wh.funnel())
-    assert text_of(rows[1]).split() == ["2", "interest", "2,030", "64.9%", "64.9%", "1,139", "56.1%", "2,030",
-                                        "2.1", "min"]
+    assert text_of(rows[1]).split() == ["2", "interest", "2,194", "67.7%", "67.7%", "1,143", "52.1%", "2,194",
+                                        "4.5", "min"]
     loops_table = page_en[page_en.index("id='table-loops'"):page_en.index("id='table-kpis'")]
-    assert "checkout → interest" in loops_table and "44.2%" in loops_table and "10.5%" in loops_table
+    assert "checkout → awareness" in loops_table and "30.4%" in loops_table and "8.4%" in loops_table
     kpi_table = page_en[page_en.index("id='table-kpis'"):page_en.index("id='table-dwell'")]
-    assert re.search(r"interest</td><td>conversion to next</td><td class='num'>50.0%</td>"
-                     r"<td class='num'>43.9%</td><td>no</td>", kpi_table)
+    assert re.search(r"interest</td><td>conversion to next</td><td class='num'>55.0%</td>"
+                     r"<td class='num'>47.9%</td><td>no</td>", kpi_table)
 
 
 def test_report_in_russian_with_cyrillic_stage_names(cyrillic, cfg, tmp_path):
@@ -143,9 +143,9 @@ def test_report_in_russian_with_cyrillic_stage_names(cyrillic, cfg, tmp_path):
     page = path.read_text(encoding="utf-8")
     assert "<html lang='ru'>" in page and "<title>Отчёт о пути клиента</title>" in page
     summary = text_of(page[page.index("<section id='summary'>"):page.index("</section>")])
-    assert "Клиенты 3\u00a0185 " in summary and "Конверсия 2,6% " in summary
-    assert "Самый большой отток: Интерес → Рассмотрение: теряется 1\u00a0139 из 2\u00a0030 клиентов (56,1%)" in summary
-    assert "Самый частый шаг назад: Интерес → Знакомство: шаг назад сделали 962 клиента (1\u00a0718 раз)" in summary
+    assert "Клиенты 3\u00a0986 " in summary and "Конверсия 0,7% " in summary
+    assert "Самый большой отток: Интерес → Рассмотрение: теряется 1\u00a0143 из 2\u00a0194 клиентов (52,1%)" in summary
+    assert "Самый частый шаг назад: Интерес → Знакомство: шаг назад сделали 736 клиентов (942 раза)" in summary
     fig = figure(page, "funnel")
     english = cjm.open(cfg).funnel()
     assert fig["data"][0]["y"] == english["customers"].tolist()      # same data, other names

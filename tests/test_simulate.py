@@ -12,6 +12,9 @@
   gaps, weekday and hour seasonality.
 * The brute-force funnel and the pair scores used as the oracle, on hand-made cases.
 * The Parquet scale mode: its config classifies every event into its true stage.
+* The generic format (one shop event log): data/sample/events.csv is exactly what the command
+  in configs/sample.yaml writes, and a run of that config accounts for every row as the truth
+  says (loaded, duplicate, quarantined) and gives every loaded event its true stage.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from cjm_pipeline.config import config_from_dict, load_config
 from cjm_pipeline.errors import CjmError
 from cjm_pipeline.simulate import simulate, simulate_project, world_model
 from cjm_pipeline.simulate.cli import simulate_command
+from cjm_pipeline.simulate.eventlog import LOG_COLUMNS, LOG_STAGES
 from cjm_pipeline.simulate.evaluate import pair_scores, read_truth, score_run, true_funnel
 from cjm_pipeline.simulate.model import check_model
 from cjm_pipeline.simulate.worlds import model
@@ -54,12 +58,13 @@ def digest(folder: Path) -> str:
 # --------------------------------------------------------------------------- determinism
 
 
-@pytest.mark.parametrize("fmt", ["real", "parquet"])
+@pytest.mark.parametrize("fmt", ["real", "parquet", "generic"])
 def test_same_options_give_identical_files(tmp_path, fmt):
     kw = dict(scale_format=fmt, chunk_customers=70)
-    simulate("travel", 150, 60, 5, tmp_path / "a", **kw)
-    simulate("travel", 150, 60, 5, tmp_path / "b", **kw)
-    simulate("travel", 150, 60, 6, tmp_path / "c", **kw)
+    template = "ecommerce" if fmt == "generic" else "travel"
+    simulate(template, 150, 60, 5, tmp_path / "a", **kw)
+    simulate(template, 150, 60, 5, tmp_path / "b", **kw)
+    simulate(template, 150, 60, 6, tmp_path / "c", **kw)
     assert digest(tmp_path / "a") == digest(tmp_path / "b")
     assert digest(tmp_path / "a") != digest(tmp_path / "c")
 
@@ -312,3 +317,97 @@ def test_start_date_and_zone_place_the_first_day(tmp_path):
     local = ts + pd.Timedelta(hours=5)                    # Asia/Yekaterinburg
     assert local.min() >= pd.Timestamp("2025-06-01", tz="UTC")
     assert local.dt.date.min() <= dt.date(2025, 6, 3)
+
+
+# --------------------------------------------------------------------------- the generic format: data/sample/events.csv
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def sample_command() -> list[str]:
+    """The ``cjm simulate`` command quoted in the header of configs/sample.yaml."""
+    text = (ROOT / "configs" / "sample.yaml").read_text(encoding="utf-8")
+    line = next(ln for ln in text.splitlines() if ln.startswith("#") and "cjm simulate" in ln)
+    return line.split("cjm simulate", 1)[1].split()
+
+
+@pytest.fixture(scope="module")
+def sample_world(tmp_path_factory):
+    """The sample's command run again into a fresh folder, with the full truth (the sample keeps only world.json)."""
+    args = sample_command()
+    assert "--no-truth" in args and args[args.index("--out") + 1] == "data/sample"
+    args = [a for a in args if a != "--no-truth"]
+    out = tmp_path_factory.mktemp("sample_world")
+    args[args.index("--out") + 1] = str(out)
+    result = CliRunner().invoke(simulate_command, args)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_the_generic_sample_is_what_its_command_writes(sample_world):
+    assert (sample_world / "events.csv").read_bytes() == (ROOT / "data" / "sample" / "events.csv").read_bytes()
+    ours = json.loads((ROOT / "data" / "sample" / "truth" / "world.json").read_text(encoding="utf-8"))
+    assert json.loads((sample_world / "truth" / "world.json").read_text(encoding="utf-8")) == ours
+    assert sorted(p.name for p in (ROOT / "data" / "sample" / "truth").iterdir()) == ["world.json"]
+    assert (ROOT / "data" / "sample" / "events.csv").stat().st_size < 8_000_000
+
+
+def test_the_generic_sample_looks_like_a_shops_export(sample_world):
+    log = pd.read_csv(sample_world / "events.csv", dtype=str, keep_default_na=False)
+    assert list(log.columns) == LOG_COLUMNS and 40_000 <= len(log) <= 60_000
+    truth = read_truth(sample_world)
+    good = truth.records[truth.records["defect"] == ""]
+    rows = log.iloc[good["row"].to_numpy() - 1]
+    assert rows["ts"].str.fullmatch(r"2025-(0[1-4])-\d\d \d\d:\d\d:\d\d").all()  # Moscow wall clock, naive
+    assert rows["ts"].is_monotonic_increasing
+    assert {"Москва", "Санкт-Петербург", "Казань"} <= set(rows["city"])
+    spellings = {re.sub(r"\d", "9", p) for p in rows["phone"] if p}
+    assert len(spellings) >= 5  # +79..., 89..., 8 (9..) ...-..-.., ...
+    people = truth.people
+    assert 2_900 <= len(people) <= 3_000 and (people["devices"].astype(int) >= 2).sum() > 200
+    never = (people["identified"] == "0").mean()
+    assert 0.3 < never < 0.5  # about 40 % never leave an e-mail, a phone or a login
+    purchases = rows[rows["event_type"] == "purchase"]
+    assert purchases["order_id"].is_unique and set(purchases["order_number"]) >= {"1", "2", "3"}
+    paths = people["stage_path"]
+    assert paths.str.contains("interest>awareness").sum() > 100                       # back-steps
+    assert paths.str.contains("awareness>checkout|awareness>consideration").sum() > 50  # skips
+    assert set(good["stage"]) - {""} == set(LOG_STAGES)
+
+
+def test_a_run_of_the_generic_sample_accounts_for_every_row_and_recovers_every_stage(ran, sample_config,
+                                                                                       sample_world):
+    truth = read_truth(sample_world).records
+    defects = json.loads((sample_world / "truth" / "world.json").read_text(encoding="utf-8"))["defect_lines"]
+    assert {k: len(v) for k, v in defects.items()} == {"bad_time": 5, "no_identifier": 3, "duplicate": 10}
+    for kind, lines in defects.items():
+        assert sorted(truth.loc[truth["defect"] == kind, "row"] + 1) == lines
+    con = db.connect(load_config(sample_config).warehouse_path, read_only=True)
+    try:
+        loaded = db.query(con, "select _row as row, stage from classified_events")
+        quarantined = db.query(con, "select row_number as row from quarantine")
+        raw = db.query(con, "select _row as row from raw_events")
+    finally:
+        con.close()
+    assert len(raw) == len(truth)
+    assert sorted(loaded["row"]) == sorted(truth.loc[truth["defect"] == "", "row"])
+    assert sorted(quarantined["row"]) == sorted(truth.loc[truth["defect"].isin(["bad_time", "no_identifier"]), "row"])
+    duplicates = set(raw["row"]) - set(loaded["row"]) - set(quarantined["row"])
+    assert duplicates == set(truth.loc[truth["defect"] == "duplicate", "row"])
+    both = loaded.merge(truth, on="row", suffixes=("", "_true"))
+    assert len(both) == len(loaded) and (both["stage"].fillna("") == both["stage_true"]).all()
+
+
+def test_the_generic_format_options(tmp_path):
+    clean = simulate("ecommerce", 60, 30, 2, tmp_path / "clean", scale_format="generic", dirty=False, truth=False)
+    assert clean.summary["defects"] == {"bad_time": 0, "no_identifier": 0, "duplicate": 0}
+    assert sorted(p.relative_to(tmp_path / "clean").as_posix() for p in (tmp_path / "clean").rglob("*")
+                  if p.is_file()) == ["events.csv", "truth/world.json"]
+    dirty = simulate("ecommerce", 60, 30, 2, tmp_path / "dirty", scale_format="generic")
+    assert dirty.summary["rows"] == clean.summary["rows"] + 18
+    with pytest.raises(CjmError, match="format generic: template 'classic' has no shop event log"):
+        simulate("classic", 10, 10, 1, tmp_path / "x", scale_format="generic")
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "events.csv").write_text("my own log\n", encoding="utf-8")
+    with pytest.raises(CjmError, match="already holds events.csv not written by `cjm simulate`"):
+        simulate("ecommerce", 10, 10, 1, tmp_path / "mine", scale_format="generic")

@@ -8,7 +8,7 @@ Public API::
     result.summary["records"], result.files[:3]
 
 ``simulate(template, customers, days, seed, out, *, start="2025-01-01", scale_format="real",
-identity="realistic", chunk_customers=100_000, truth=True, events=None)`` returns a
+identity="realistic", chunk_customers=100_000, truth=True, events=None, dirty=True)`` returns a
 :class:`SimulationResult`; ``simulate_project(template, folder, customers, days, seed)`` is
 ``cjm init`` plus ``cjm simulate`` (``folder/cjm.yaml`` and ``folder/data``).
 :mod:`cjm_pipeline.simulate.evaluate` scores a pipeline run against the truth.
@@ -23,6 +23,13 @@ identity="realistic", chunk_customers=100_000, truth=True, events=None)`` return
 * ``scale_format="parquet"`` is the benchmark mode (:mod:`cjm_pipeline.simulate.scale`):
   vectorised, written in chunks with constant memory, ``generic_events`` Parquet for the
   sources web, crm, calls and offline, a ready config ``cjm.yaml`` and the truth as Parquet.
+* ``scale_format="generic"`` writes the world as ONE event log, ``out/events.csv``: what a
+  shop's own tracker logged (visits, page and product views, carts, checkouts, orders, phone
+  orders, cancellations, mailing opens), the generic CSV an analyst exports
+  (:mod:`cjm_pipeline.simulate.eventlog`; the ``ecommerce`` template). ``dirty=True`` (the
+  default) adds deliberately broken rows (unparseable times, rows without an identifier,
+  exact duplicates); ``truth/world.json`` lists them, and ``truth=True`` adds the records,
+  events, paths and people. ``data/sample/events.csv`` is this format.
 * ``identity="realistic"`` (default) sets the identity traps of real data: several devices
   per person (each its own Metrica ClientID), phones spelt many ways, people never
   identified, shared reception phones (hubs), a few shared family phones, placeholder
@@ -52,7 +59,7 @@ from .worlds import MODELS, model
 TEMPLATES: tuple[str, ...] = tuple(MODELS)
 
 IDENTITIES = ("realistic", "clean")
-FORMATS = ("real", "parquet")
+FORMATS = ("real", "parquet", "generic")
 
 
 @dataclass
@@ -125,13 +132,14 @@ MAX_CUSTOMERS = 160_000_000
 
 def simulate(template: str, customers: int | None, days: int, seed: int, out: str | Path, *, start: str = "2025-01-01",
              scale_format: str = "real", identity: str = "realistic", chunk_customers: int = 100_000,
-             truth: bool = True, events: int | None = None) -> SimulationResult:
+             truth: bool = True, events: int | None = None, dirty: bool = True) -> SimulationResult:
     """Simulate ``customers`` people of a template's business over ``days`` days and write them to ``out``.
 
-    ``chunk_customers``, ``truth`` and ``events`` apply to the parquet mode: people per chunk,
-    whether to write the truth Parquet, and a number of events to stop at (people are added
-    until their events reach it; ``customers`` is then an upper bound, None for none). Files
-    the simulator owns under ``out`` are replaced.
+    ``chunk_customers`` and ``events`` apply to the parquet mode: people per chunk and a number
+    of events to stop at (people are added until their events reach it; ``customers`` is then
+    an upper bound, None for none). ``truth`` (parquet and generic): whether to write the truth
+    files (the generic format always writes ``truth/world.json``). ``dirty`` (generic): add the
+    deliberately broken rows. Files the simulator owns under ``out`` are replaced.
     """
     if events is not None and (scale_format != "parquet" or events < 1):
         raise CjmError("events: a positive number, for the parquet format only")
@@ -159,6 +167,15 @@ def simulate(template: str, customers: int | None, days: int, seed: int, out: st
                                      chunk_customers=chunk_customers, truth=truth, events=events)
         return SimulationResult(out, template, scale_format, summary, files, time.perf_counter() - t0)
     from .journeys import simulate_world
+
+    if scale_format == "generic":
+        from .eventlog import LOG_FILE, check_template, write_log
+
+        check_template(template)
+        _prepare(out, [LOG_FILE, "truth"])
+        world = simulate_world(m, customers, begin, days, seed)
+        files, summary = write_log(world, out, options, dirty=dirty, truth=truth)
+        return SimulationResult(out, template, scale_format, summary, files, time.perf_counter() - t0)
     from .writers import write_world
 
     _prepare(out, [*m.source_names(), "truth"])

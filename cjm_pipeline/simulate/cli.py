@@ -37,17 +37,21 @@ def _errors(fn):
 @click.option("-o", "--out", "out", required=True, type=click.Path(file_okay=False), help="Folder to write into.")
 @click.option("--start", default="2025-01-01", show_default=True, help="First day (the template's local time).")
 @click.option("--format", "scale_format", type=click.Choice(FORMATS), default="real", show_default=True,
-              help="real: the exports the ingestors read; parquet: generic_events Parquet at scale (benchmarks).")
+              help="real: the exports the ingestors read; parquet: generic_events Parquet at scale (benchmarks); "
+                   "generic: one shop event log, events.csv (ecommerce).")
 @click.option("--identity", type=click.Choice(IDENTITIES), default="realistic", show_default=True,
               help="realistic: devices, shared phones, placeholders; clean: every person findable exactly.")
 @click.option("--chunk-customers", type=click.IntRange(min=1), default=100_000, show_default=True,
               help="parquet: people per chunk (memory stays constant).")
 @click.option("--events", type=click.IntRange(min=1), default=None,
               help="parquet: stop when the events reach this many (--customers, if given, is an upper bound).")
-@click.option("--no-truth", is_flag=True, help="parquet: do not write the truth files.")
+@click.option("--no-truth", is_flag=True, help="parquet, generic: do not write the truth files "
+              "(generic keeps truth/world.json: the counts and the broken rows' lines).")
+@click.option("--dirty/--no-dirty", default=True, show_default=True,
+              help="generic: add broken rows on purpose (unparseable times, no identifier, exact duplicates).")
 @_errors
 def simulate_command(template: str, customers: int, days: int, seed: int, out: str, start: str, scale_format: str,
-                     identity: str, chunk_customers: int, events: int | None, no_truth: bool) -> None:
+                     identity: str, chunk_customers: int, events: int | None, no_truth: bool, dirty: bool) -> None:
     """Write a simulated world of a template's business, with its ground truth.
 
     The real format writes Metrica visits, Calltouch calls, amoCRM pages and generic CSVs as
@@ -58,20 +62,26 @@ def simulate_command(template: str, customers: int, days: int, seed: int, out: s
     Example:
       cjm simulate --template classic --customers 2000 --days 120 --seed 1 --out my_project/data
       cjm simulate --template ecommerce --format parquet --events 50000000 --out /data/bench
+      cjm simulate --template ecommerce --format generic --customers 3000 --seed 1 --out shop_log
     """
     if customers is None and events is None:
         customers = 1000
     result = simulate(template, customers, days, seed, out, start=start, scale_format=scale_format,
-                      identity=identity, chunk_customers=chunk_customers, truth=not no_truth, events=events)
+                      identity=identity, chunk_customers=chunk_customers, truth=not no_truth, events=events, dirty=dirty)
     s = result.summary
     people = s.get("people", customers)
-    kind = "parquet" if scale_format == "parquet" else f"{identity} identity"
+    kind = scale_format if scale_format != "real" else f"{identity} identity"
     click.echo(f"cjm simulate: {template}, {people:,} people, {days} days from {start}, seed {seed} "
                f"({kind}) in {result.seconds:.1f} s")
     if scale_format == "parquet":
         by_source = ", ".join(f"{k} {v:,}" for k, v in s["events_by_source"].items() if v)
         click.echo(f"  events: {s['events']:,} ({by_source}); staged {s['staged_events']:,}")
         click.echo(f"  config: {Path(out) / 'cjm.yaml'}")
+    elif scale_format == "generic":
+        defects = ", ".join(f"{k} {v}" for k, v in s["defects"].items())
+        click.echo(f"  rows: {s['rows']:,} ({s['good_rows']:,} good, staged {s['staged_rows']:,}; broken on purpose: "
+                   f"{defects}); {s['people_identified']:,} of {s['people_with_rows']:,} people identified")
+        click.echo(f"  log: {Path(out) / 'events.csv'}; truth: {Path(out) / 'truth'}/")
     else:
         by_source = ", ".join(f"{k} {v:,}" for k, v in s["records_by_source"].items())
         click.echo(f"  records: {s['records']:,} ({by_source}); events {s['events']:,}, staged {s['staged_events']:,}")
