@@ -11,8 +11,11 @@
 -- How: for a fixed anchor, taking the earliest next-step event each time reaches as far as any
 -- chain (exchange argument: the window is a deadline fixed by e1; in strict mode the next visit
 -- is the same whichever event of the current visit is taken), so each anchor is extended
--- greedily, one step per round. The chain is the componentwise earliest one, as in
--- funnel_attempts__chain.sql, which handles per-step windows.
+-- greedily, one step per round, to funnel_positions.next_pos (an equality join: no pairs of
+-- events). In strict mode the earliest next-step event is in the next visit if any next-step
+-- event is: the events before the next visit are the current one's, of the current stage.
+-- The chain is the componentwise earliest one, as in funnel_attempts__chain.sql, which
+-- handles per-step windows.
 with recursive
 
 steps as (
@@ -23,30 +26,18 @@ positions as (
     select * from funnel_positions
 ),
 
-chain(unit_id, attempt, anchor_ts, step, pos, visit, event_ts, event_id) as (
-    select unit_id, pos, event_ts, 1, pos, visit, event_ts, event_id
+chain(unit_id, attempt, anchor_ts, step, pos, visit, event_ts, event_id, next_pos) as (
+    select unit_id, pos, event_ts, 1, pos, visit, event_ts, event_id, next_pos
     from positions
     where is_anchor
 
     union all
 
-    select
-        c.unit_id,
-        c.attempt,
-        c.anchor_ts,
-        c.step + 1,
-        min(o.pos),
-        arg_min(o.visit, o.pos),
-        arg_min(o.event_ts, o.pos),
-        arg_min(o.event_id, o.pos)
+    select c.unit_id, c.attempt, c.anchor_ts, c.step + 1, o.pos, o.visit, o.event_ts, o.event_id, o.next_pos
     from chain as c
-    join positions as o
-        on o.unit_id = c.unit_id
-        and o.step = c.step + 1
-        and o.pos > c.pos
-        and o.event_ts <= c.anchor_ts + to_seconds($window_s)
+    join positions as o on o.unit_id = c.unit_id and o.pos = c.next_pos
+    where o.event_ts <= c.anchor_ts + to_seconds($window_s)
         and (not $strict or o.visit = c.visit + 1)
-    group by c.unit_id, c.attempt, c.anchor_ts, c.step
 )
 
 select

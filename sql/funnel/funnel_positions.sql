@@ -8,6 +8,9 @@
 -- event between them only the last one: it reaches every chain an earlier one reaches, with later
 -- deadlines. One anchor is kept per entry period ($trend_period) so that funnel_trends can count
 -- each period's best attempt.
+-- next_pos: the position of the unit's first event of the next funnel step after this one (null:
+-- none): the greedy chain follows these pointers (funnel_attempts__greedy) instead of pairing
+-- every event with every later one.
 with
 
 steps as (
@@ -39,6 +42,24 @@ ordered as (
     window w as (partition by unit_id order by pos rows between unbounded preceding and current row)
 ),
 
+-- every event of step k asks for the next event of step k + 1 (key k + 1); those events answer
+successors as (
+    select unit_id, pos, step + 1 as key, false as is_target from ordered where step is not null
+    union all
+    select unit_id, pos, step as key, true as is_target from ordered where step > 1
+),
+
+next_of as (
+    select
+        unit_id,
+        pos,
+        min(case when is_target then pos end) over (
+            partition by unit_id, key order by pos desc rows between unbounded preceding and 1 preceding
+        ) as next_pos
+    from successors
+    qualify not is_target
+),
+
 anchors as (
     select unit_id, max(pos) as pos
     from ordered
@@ -57,7 +78,9 @@ select
     o.step,
     o.event_id,
     o.event_ts,
-    a.pos is not null as is_anchor
+    a.pos is not null as is_anchor,
+    n.next_pos
 from ordered as o
 left join anchors as a on a.unit_id = o.unit_id and a.pos = o.pos
+left join next_of as n on n.unit_id = o.unit_id and n.pos = o.pos
 where o.step is not null
