@@ -22,27 +22,23 @@ steps as (
     select step, stage from cfg_funnel_steps
 ),
 
-positions as (
-    select * from funnel_positions
-),
-
-chain(unit_id, attempt, anchor_ts, step, pos, visit, event_ts, event_id, next_pos) as (
-    select unit_id, pos, event_ts, 1, pos, visit, event_ts, event_id, next_pos
-    from positions
+chain(unit_id, customer_id, attempt, anchor_ts, step, pos, visit, next_pos, event_id, event_ts) as (
+    select unit_id, customer_id, pos, event_ts, 1, pos, visit, next_pos, event_id, event_ts
+    from funnel_positions
     where is_anchor
 
     union all
 
-    select c.unit_id, c.attempt, c.anchor_ts, c.step + 1, o.pos, o.visit, o.event_ts, o.event_id, o.next_pos
+    select c.unit_id, c.customer_id, c.attempt, c.anchor_ts, c.step + 1, o.pos, o.visit, o.next_pos, o.event_id, o.event_ts
     from chain as c
-    join positions as o on o.unit_id = c.unit_id and o.pos = c.next_pos
+    join funnel_positions as o on o.unit_id = c.unit_id and o.pos = c.next_pos
     where o.event_ts <= c.anchor_ts + to_seconds($window_s)
         and (not $strict or o.visit = c.visit + 1)
 )
 
 select
     c.unit_id,
-    o.customer_id,
+    c.customer_id,
     c.attempt,
     c.step,
     s.stage,
@@ -51,4 +47,3 @@ select
     c.anchor_ts as entered_at
 from chain as c
 join steps as s on s.step = c.step
-join positions as o on o.unit_id = c.unit_id and o.pos = c.attempt
