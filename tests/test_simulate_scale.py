@@ -125,3 +125,24 @@ def test_split_events_target_counts_the_history_only(tmp_path):
 def test_split_outside_the_days_is_refused(tmp_path):
     with pytest.raises(ValueError, match="split_at: .* is not inside the simulated days"):
         write_scale(world_model("classic"), 10, START, 5, 1, tmp_path, {}, split_at=START + 5 * DAY)
+
+
+def test_cli_journeys_zipf_makes_a_skewed_parquet_world(tmp_path):
+    """`cjm simulate --format parquet --journeys-zipf 2.5`: heavy people appear; other formats refuse it."""
+    from click.testing import CliRunner
+
+    from cjm_pipeline.cli import main
+
+    def events_per_person(folder, *extra):
+        result = CliRunner().invoke(main, ["simulate", "-t", "classic", "--format", "parquet", "-n", "3000",
+                                           "-d", "365", "-s", "2", "-o", str(folder), *extra])
+        assert result.exit_code == 0, result.output
+        truth = pa.concat_tables([pq.read_table(folder / "truth" / f"{s}.parquet") for s in SOURCES])
+        return np.bincount(truth.column("person_id").to_numpy())
+
+    flat = events_per_person(tmp_path / "flat")
+    skewed = events_per_person(tmp_path / "skewed", "--journeys-zipf", "2.5")
+    assert skewed.sum() > flat.sum() and skewed.max() > 3 * flat.max()
+    refused = CliRunner().invoke(main, ["simulate", "-t", "classic", "-n", "10", "-o", str(tmp_path / "real"),
+                                        "--journeys-zipf", "2.5"])
+    assert refused.exit_code != 0 and "journeys" in refused.output and "parquet" in refused.output

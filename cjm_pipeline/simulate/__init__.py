@@ -132,17 +132,21 @@ MAX_CUSTOMERS = 160_000_000
 
 def simulate(template: str, customers: int | None, days: int, seed: int, out: str | Path, *, start: str = "2025-01-01",
              scale_format: str = "real", identity: str = "realistic", chunk_customers: int = 100_000,
-             truth: bool = True, events: int | None = None, dirty: bool = True) -> SimulationResult:
+             truth: bool = True, events: int | None = None, dirty: bool = True,
+             journeys: float | None = None) -> SimulationResult:
     """Simulate ``customers`` people of a template's business over ``days`` days and write them to ``out``.
 
     ``chunk_customers`` and ``events`` apply to the parquet mode: people per chunk and a number
     of events to stop at (people are added until their events reach it; ``customers`` is then
-    an upper bound, None for none). ``truth`` (parquet and generic): whether to write the truth
+    an upper bound, None for none); ``journeys`` (parquet): each person makes
+    ``min(Zipf(journeys), 400)`` journeys (None: one each). ``truth`` (parquet and generic): whether to write the truth
     files (the generic format always writes ``truth/world.json``). ``dirty`` (generic): add the
     deliberately broken rows. Files the simulator owns under ``out`` are replaced.
     """
     if events is not None and (scale_format != "parquet" or events < 1):
         raise CjmError("events: a positive number, for the parquet format only")
+    if journeys is not None and (scale_format != "parquet" or journeys <= 1):
+        raise CjmError(f"journeys: a Zipf exponent above 1 (e.g. 2.5), for the parquet format only, got {journeys}")
     if customers is None:
         if events is None:
             raise CjmError("customers: give a number of people (or, for the parquet format, a number of events)")
@@ -164,7 +168,8 @@ def simulate(template: str, customers: int | None, days: int, seed: int, out: st
 
         _prepare(out, ["web", "crm", "calls", "offline", "truth", "cjm.yaml"])
         files, summary = write_scale(m, customers, begin, days, seed, out, options,
-                                     chunk_customers=chunk_customers, truth=truth, events=events)
+                                     chunk_customers=chunk_customers, truth=truth, events=events,
+                                     journeys=journeys)
         return SimulationResult(out, template, scale_format, summary, files, time.perf_counter() - t0)
     from .journeys import simulate_world
 

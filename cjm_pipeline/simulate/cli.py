@@ -45,13 +45,17 @@ def _errors(fn):
               help="parquet: people per chunk (memory stays constant).")
 @click.option("--events", type=click.IntRange(min=1), default=None,
               help="parquet: stop when the events reach this many (--customers, if given, is an upper bound).")
+@click.option("--journeys-zipf", "journeys", type=click.FloatRange(min=1.0, min_open=True), default=None,
+              help="parquet: each person makes min(Zipf(x), 400) journeys, a long tail of heavy people "
+                   "(the benchmarks use 2.5); default one journey each.")
 @click.option("--no-truth", is_flag=True, help="parquet, generic: do not write the truth files "
               "(generic keeps truth/world.json: the counts and the broken rows' lines).")
 @click.option("--dirty/--no-dirty", default=True, show_default=True,
               help="generic: add broken rows on purpose (unparseable times, no identifier, exact duplicates).")
 @_errors
 def simulate_command(template: str, customers: int, days: int, seed: int, out: str, start: str, scale_format: str,
-                     identity: str, chunk_customers: int, events: int | None, no_truth: bool, dirty: bool) -> None:
+                     identity: str, chunk_customers: int, events: int | None, journeys: float | None, no_truth: bool,
+                     dirty: bool) -> None:
     """Write a simulated world of a template's business, with its ground truth.
 
     The real format writes Metrica visits, Calltouch calls, amoCRM pages and generic CSVs as
@@ -67,7 +71,8 @@ def simulate_command(template: str, customers: int, days: int, seed: int, out: s
     if customers is None and events is None:
         customers = 1000
     result = simulate(template, customers, days, seed, out, start=start, scale_format=scale_format,
-                      identity=identity, chunk_customers=chunk_customers, truth=not no_truth, events=events, dirty=dirty)
+                      identity=identity, chunk_customers=chunk_customers, truth=not no_truth, events=events, dirty=dirty,
+                      journeys=journeys)
     s = result.summary
     people = s.get("people", customers)
     kind = scale_format if scale_format != "real" else f"{identity} identity"
