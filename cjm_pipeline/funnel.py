@@ -89,10 +89,25 @@ def funnel_steps(cfg: PipelineConfig, funnel: FunnelConfig | None = None) -> pd.
     rows = []
     for i, order in enumerate(range(lo + 1, hi + 2)):
         stage = cfg.stages[order - 1]
-        window = funnel.step_windows.get(stage.name, stage.window)
-        window_s = parse_duration(window) if window and i > 0 and funnel.mode != "furthest" else None
+        window_s = parse_duration(stage.window) if stage.window and i > 0 and funnel.mode != "furthest" else None
         rows.append((i + 1, stage.name, order, window_s))
-    return pd.DataFrame(rows, columns=["step", "stage", "stage_order", "window_s"]).astype({"window_s": "Int64"})
+    steps = pd.DataFrame(rows, columns=["step", "stage", "stage_order", "window_s"])
+    return with_step_windows(steps, funnel.step_windows, funnel.mode)
+
+
+def with_step_windows(steps: pd.DataFrame, step_windows: dict[str, str], mode: str) -> pd.DataFrame:
+    """``steps`` (``cfg_funnel_steps``) with the window of each stage ``step_windows`` names replaced
+    by that duration, in seconds; never at step 1 (nothing precedes it) nor in furthest mode.
+
+    >>> steps = pd.DataFrame({"step": [1, 2], "stage": ["a", "b"], "stage_order": [1, 2], "window_s": [None, 60]})
+    >>> with_step_windows(steps, {"a": "1h", "b": "2m"}, "ordered")["window_s"].tolist()
+    [<NA>, 120]
+    """
+    out = steps.copy()
+    if mode != "furthest":
+        out["window_s"] = [parse_duration(step_windows[stage]) if stage in step_windows and i > 0 else w
+                           for i, (stage, w) in enumerate(zip(out["stage"], out["window_s"]))]
+    return out.astype({"window_s": "Int64"})
 
 
 def funnel_tables(cfg: PipelineConfig, funnel: FunnelConfig | None = None) -> dict[str, pd.DataFrame]:

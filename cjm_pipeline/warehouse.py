@@ -23,11 +23,11 @@ import duckdb
 import pandas as pd
 
 from . import db
-from .config import FunnelConfig, PipelineConfig, check_funnel_stages, parse_duration
+from .config import FunnelConfig, PipelineConfig, check_funnel_stages
 from .errors import ConfigError, WarehouseError
 from .ingest.records import normalise_identifiers
 from .pii import CLEAR, HASH_PREFIX, PII_TYPES, PiiPolicy, policy_for
-from .funnel import recompute_funnel
+from .funnel import recompute_funnel, with_step_windows
 
 
 class Warehouse:
@@ -88,9 +88,7 @@ class Warehouse:
                                                where="step_windows: ")
                 if problems:
                     raise ConfigError("funnel options", problems)
-                steps["window_s"] = [parse_duration(funnel.step_windows[s]) if s in funnel.step_windows and i > 0
-                                     else w for i, (s, w) in enumerate(zip(steps["stage"], steps["window_s"]))]
-                db.write_table(con, "cfg_funnel_steps", steps.astype({"window_s": "Int64"}))
+                db.write_table(con, "cfg_funnel_steps", with_step_windows(steps, funnel.step_windows, funnel.mode))
             recompute_funnel(con, funnel)
             return db.read_table(con, "funnel", order_by=("step",))
 

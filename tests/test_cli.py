@@ -8,7 +8,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from cjm_pipeline import __version__
+from cjm_pipeline import Warehouse, __version__, load_config
 from cjm_pipeline.cli import main
 from conftest import ROOT
 
@@ -193,6 +193,11 @@ def test_funnel_units_and_step_windows_from_the_command_line(ran, sample_config,
     step = base.index[base["stage"] == "checkout"][0]
     assert fast["customers"].iloc[:step].tolist() == base["customers"].iloc[:step].tolist()
     assert fast["customers"].iloc[step] < base["customers"].iloc[step]
+    # the Python API gives the same numbers, and recomputing writes nothing to the warehouse
+    wh = Warehouse(load_config(sample_config).warehouse_path)
+    assert wh.funnel(step_windows={"checkout": "10m"})["customers"].tolist() == fast["customers"].tolist()
+    assert wh.funnel()["customers"].tolist() == base["customers"].tolist()
+    assert wh.table("cfg_funnel_steps")["window_s"].isna().all()
     bad = CliRunner().invoke(main, ["funnel", "-c", str(sample_config), "--step-window", "chekout=10m"])
     assert bad.exit_code == 1 and "did you mean 'checkout'?" in bad.output
     bad = CliRunner().invoke(main, ["funnel", "-c", str(sample_config), "--step-window", "checkout"])
