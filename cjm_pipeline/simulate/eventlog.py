@@ -54,9 +54,7 @@ options give byte-identical files.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
 import random
 from collections import Counter, defaultdict
@@ -65,6 +63,7 @@ from pathlib import Path
 
 from ..errors import CjmError
 from .journeys import World, spell_phone
+from .writers import csv_text
 
 #: The header of the log.
 LOG_COLUMNS = ["ts", "event_type", "anonymous_id", "user_id", "email", "phone", "crm_contact_id", "channel",
@@ -479,14 +478,6 @@ def add_defects(rows: list[LogRow], seed: int, template: str, offset: int) -> li
 # --------------------------------------------------------------------------- files
 
 
-def _csv(columns: list[str], rows) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(columns)
-    writer.writerows(rows)
-    return buf.getvalue()
-
-
 def _write(path: Path, text: str, files: list[Path]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8", newline="") as f:
@@ -505,7 +496,7 @@ def write_log(world: World, out: Path, options: dict, *, dirty: bool = True, tru
     for number, r in enumerate(rows, start=1):
         r.row = number
     files: list[Path] = []
-    _write(out / LOG_FILE, _csv(LOG_COLUMNS, ([r.fields.get(c, "") for c in LOG_COLUMNS] for r in rows)), files)
+    _write(out / LOG_FILE, csv_text(LOG_COLUMNS, ([r.fields.get(c, "") for c in LOG_COLUMNS] for r in rows)), files)
     summary = _summary(world, rows, options, dirty)
     if truth:
         _write_truth(world, out, rows, files)
@@ -539,10 +530,10 @@ def _summary(world: World, rows: list[LogRow], options: dict, dirty: bool) -> di
 def _write_truth(world: World, out: Path, rows: list[LogRow], files: list[Path]) -> None:
     records = [(SOURCE, LOG_FILE, r.row, f"row:{r.row}", r.person, r.fields.get("event_type", ""), r.signature,
                 r.stage or "", r.defect, "" if r.copy_of is None else r.copy_of.row) for r in rows]
-    _write(out / "truth" / "records.csv", _csv(TRUTH_RECORD_COLUMNS, records), files)
+    _write(out / "truth" / "records.csv", csv_text(TRUTH_RECORD_COLUMNS, records), files)
     good = [r for r in rows if not r.defect]
     by_person = sorted(good, key=lambda r: (r.person, r.t, r.row))
-    _write(out / "truth" / "events.csv", _csv(TRUTH_EVENT_COLUMNS, (
+    _write(out / "truth" / "events.csv", csv_text(TRUTH_EVENT_COLUMNS, (
         (f"{SOURCE}:row:{r.row}", SOURCE, r.person, _iso_utc(r.t), r.fields["event_type"], r.signature, r.stage or "")
         for r in by_person)), files)
     order = {s: i for i, s in enumerate(LOG_STAGES)}
@@ -553,7 +544,7 @@ def _write_truth(world: World, out: Path, rows: list[LogRow], files: list[Path])
     for person, steps in staged.items():
         stage_paths[person] = ">".join(s.stage for i, s in enumerate(steps) if i == 0 or steps[i - 1].stage != s.stage)
         path_rows += [(person, k, _iso_utc(s.t), s.stage, f"{SOURCE}:row:{s.row}") for k, s in enumerate(steps, 1)]
-    _write(out / "truth" / "paths.csv", _csv(TRUTH_PATH_COLUMNS, path_rows), files)
+    _write(out / "truth" / "paths.csv", csv_text(TRUTH_PATH_COLUMNS, path_rows), files)
     counts = Counter(r.person for r in good)
     cities = {r.person: r.fields["city"] for r in good}
     devices = defaultdict(set)
@@ -564,7 +555,7 @@ def _write_truth(world: World, out: Path, rows: list[LogRow], files: list[Path])
     people = [(p.person_id, len(devices[p.person_id]), p.phone, p.email or "", cities.get(p.person_id, ""),
                int(p.person_id in identified), counts[p.person_id], len(staged[p.person_id]),
                stage_paths.get(p.person_id, "")) for p in world.people]
-    _write(out / "truth" / "people.csv", _csv(TRUTH_PEOPLE_COLUMNS, people), files)
+    _write(out / "truth" / "people.csv", csv_text(TRUTH_PEOPLE_COLUMNS, people), files)
 
 
 __all__ = ["write_log", "log_rows", "add_defects", "check_template", "LOG_COLUMNS", "LOG_STAGES", "SIGNATURE_STAGES",

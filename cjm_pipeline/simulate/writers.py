@@ -383,7 +383,8 @@ def write_generic(world: World, src: GenericSource, out: Path, truth: Truth) -> 
 # --------------------------------------------------------------------------- truth
 
 
-def _csv_text(columns: list[str], rows) -> str:
+def csv_text(columns: list[str], rows) -> str:
+    """A CSV document (header, then rows; ``\\n`` line ends) as text."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(columns)
@@ -396,9 +397,9 @@ def write_truth(world: World, out: Path, truth: Truth, options: dict) -> dict:
     m = world.model
     order = {name: i for i, name in enumerate(m.stage_names)}
     records = sorted(truth.records, key=lambda r: (r[0], r[1], r[2]))
-    _write_text(out / "truth" / "records.csv", _csv_text(RECORD_COLUMNS, records), truth)
+    _write_text(out / "truth" / "records.csv", csv_text(RECORD_COLUMNS, records), truth)
     events = sorted(truth.events.items(), key=lambda kv: (kv[1][1], kv[1][2], kv[0]))
-    _write_text(out / "truth" / "events.csv", _csv_text(EVENT_COLUMNS, (
+    _write_text(out / "truth" / "events.csv", csv_text(EVENT_COLUMNS, (
         (eid, src, person, _iso_utc(ts), etype, sig, stage or "") for eid, (src, person, ts, etype, sig, stage) in events
     )), truth)
     paths: dict[str, list[tuple[int, int, str, str]]] = defaultdict(list)
@@ -417,11 +418,11 @@ def write_truth(world: World, out: Path, truth: Truth, options: dict) -> dict:
         visits = [s[3] for i, s in enumerate(steps) if i == 0 or steps[i - 1][3] != s[3]]
         stage_paths[person] = ">".join(visits)
         path_rows += [(person, k, _iso_utc(ts), stage, eid) for k, (ts, _, eid, stage) in enumerate(steps, start=1)]
-    _write_text(out / "truth" / "paths.csv", _csv_text(PATH_COLUMNS, path_rows), truth)
+    _write_text(out / "truth" / "paths.csv", csv_text(PATH_COLUMNS, path_rows), truth)
     people_rows = [(p.person_id, p.devices, p.phone, p.email or "", p.company_phone and "+7" + p.company_phone or "",
                     p.shares_phone_with or "", *counts[p.person_id], stage_paths.get(p.person_id, ""))
                    for p in world.people]
-    _write_text(out / "truth" / "people.csv", _csv_text(PEOPLE_COLUMNS, people_rows), truth)
+    _write_text(out / "truth" / "people.csv", csv_text(PEOPLE_COLUMNS, people_rows), truth)
     summary = {
         **options,
         "stages": m.stage_names,
