@@ -273,7 +273,7 @@ class IdentityConfig:
         return rows
 
     def blocklist_regex(self) -> str:
-        """The blocklist's regexes as one RE2 pattern, matched against ``<id_type>\\n<value>``.
+        r"""The blocklist's regexes as one RE2 pattern, matched against ``<id_type>\n<value>``.
 
         SQL binds it as a parameter: a pattern read from a table row is compiled again for every
         value, a bound one once per query. Each regex keeps its own type (``any``: every type);
@@ -281,8 +281,8 @@ class IdentityConfig:
         the second line). A blocklist without regexes matches nothing.
 
         >>> import re
-        >>> rx = IdentityConfig(blocklist={"email": ["re:@corp\\.ru$"], "any": ["re:^0+$"]}).blocklist_regex()
-        >>> [bool(re.search(rx, s)) for s in ("email\\na@corp.ru", "phone\\na@corp.ru", "crm_lead\\n000", "email\\nnone@x.ru")]
+        >>> rx = IdentityConfig(blocklist={"email": [r"re:@corp\.ru$"], "any": ["re:^0+$"]}).blocklist_regex()
+        >>> [bool(re.search(rx, s)) for s in ("email\na@corp.ru", "phone\na@corp.ru", "crm_lead\n000", "email\nnone@x.ru")]
         [True, False, True, True]
         """
         parts = [("[^\\n]*" if id_type == "any" else re.escape(id_type)) + "\\n[^\\n]*?(?:" + pattern + ")"

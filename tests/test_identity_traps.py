@@ -149,6 +149,24 @@ def test_placeholders_and_dialled_numbers_join_nobody(tmp_path):
     assert not ids.identifier.isin(["phone:+74951500000", "phone:+74957770000"]).any()
 
 
+def test_configured_regexes_block_their_own_type_or_any_type(tmp_path):
+    """identity.blocklist regexes (one pattern bound for all, IdentityConfig.blocklist_regex):
+    an `email` regex blocks e-mails only, an `any` regex every type; `^`/`$` anchor the value."""
+    contacts(tmp_path / "data/amocrm/contacts.json", [
+        {"id": 61, "emails": ["shop@corp.ru"], "phones": ["+7 903 111-22-33"]},
+        {"id": 62, "emails": ["shop@corp.ru.example.com"], "phones": ["+7 903 111-22-33"]},
+        {"id": 900, "emails": ["buyer@mail.ru"]},
+    ])
+    cfg, _ = run(tmp_path, identity={"blocklist": {"email": [r"re:@corp\.ru$"], "any": ["re:^9\\d{2}$"]}})
+    (ids,) = tables(cfg, "event_identifiers")
+    blocked = set(ids.loc[ids.blocked, "identifier"])
+    assert "email:shop@corp.ru" in blocked and "crm_contact:900" in blocked
+    assert not {"email:shop@corp.ru.example.com", "crm_contact:61", "phone:+79031112233"} & blocked
+    # the two contacts still share their phone; the blocked e-mail glues nothing
+    customer = customers_of(cfg)
+    assert customer["amocrm:contact:61:created"] == customer["amocrm:contact:62:created"]
+
+
 def test_a_placeholder_only_event_is_its_own_customer(tmp_path):
     calls(tmp_path / "data/calltouch/calls.json", [
         {"id": 701, "date": "05/03/2024 14:21:07", "caller": "+79999999999"},
