@@ -15,9 +15,9 @@ used as (
     from cfg_rule_conditions
 ),
 
+-- (the signatures read events alone; the customer is joined once, to the result)
 keyed as not materialized (
     select
-        c.customer_id,
         e.*,
         struct_pack(
             event_type := e.event_type,
@@ -31,7 +31,6 @@ keyed as not materialized (
             prop_values := list_transform(u.props, lambda p: e.properties[p])
         ) as sig
     from events as e
-    join customer_events as c on c.event_id = e.event_id
     cross join used as u
 ),
 
@@ -127,9 +126,11 @@ first_match as (
 )
 
 select
+    c.customer_id,
     k.* exclude (sig),
     f.stage,
     f.stage_order,
     f.rule_id as matched_rule_id
 from keyed as k
+join customer_events as c on c.event_id = k.event_id
 left join first_match as f on f.sig is not distinct from k.sig
