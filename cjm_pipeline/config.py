@@ -312,6 +312,24 @@ class OutputConfig:
         return self.csv_delimiter, self.csv_encoding, False
 
 
+ENGINES = ("duckdb", "spark")
+
+
+@dataclass(frozen=True)
+class SparkConfig:
+    """Where and how ``engine: spark`` runs the steps (see :mod:`cjm_pipeline.spark`)."""
+
+    master: str = "local[*]"
+    """Spark master URL: ``local[*]`` (this machine, every core), ``spark://host:7077``, ``yarn``, ``k8s://...``."""
+    app_name: str = "cjm_pipeline"
+    conf: dict[str, Any] = field(default_factory=dict)
+    """Extra Spark settings, e.g. ``spark.driver.memory: 8g`` or ``spark.sql.shuffle.partitions: 64``."""
+    tables: str = ""
+    """Folder of the warehouse tables as Parquet (one folder per table). Default: next to the
+    warehouse file, ``<warehouse name>_spark/``. On a cluster, a path every executor and the
+    driver can read and write (a shared mount)."""
+
+
 @dataclass(frozen=True)
 class PipelineConfig:
     sources: list[SourceConfig]
@@ -326,6 +344,9 @@ class PipelineConfig:
     identity: IdentityConfig = field(default_factory=IdentityConfig)
     memory_limit: str | None = None
     """DuckDB ``memory_limit`` (e.g. ``4GB``); default DuckDB's own (80% of RAM)."""
+    engine: str = "duckdb"
+    """Where the steps run: ``duckdb`` (embedded, the default) or ``spark`` (see the ``spark`` section)."""
+    spark: SparkConfig = field(default_factory=SparkConfig)
     # Filled in by load_config, not read from YAML:
     config_path: str = field(default="<dict>", metadata={"internal": True})
     config_sha256: str = field(default="", metadata={"internal": True})
@@ -342,6 +363,13 @@ class PipelineConfig:
     @property
     def output_dir(self) -> Path:
         return self.resolve(self.output.dir)
+
+    @property
+    def spark_tables_path(self) -> Path:
+        """The folder of the Spark engine's Parquet tables."""
+        if self.spark.tables:
+            return self.resolve(self.spark.tables)
+        return self.warehouse_path.with_name(self.warehouse_path.stem + "_spark")
 
     @property
     def stage_names(self) -> list[str]:
@@ -489,6 +517,11 @@ def _check(cfg: PipelineConfig) -> list[str]:
     if cfg.memory_limit is not None and not re.match(r"^\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", cfg.memory_limit, re.I):
         problems.append(f"memory_limit: {cfg.memory_limit!r} is not a size; write e.g. '4GB' or '512MB'")
 
+    if cfg.engine not in ENGINES:
+        problems.append(f"engine: unknown engine {cfg.engine!r}{_suggest(str(cfg.engine), ENGINES)}"
+                        f" (valid: {', '.join(ENGINES)})")
+    if cfg.engine == "spark" and not str(cfg.spark.master).strip():
+        problems.append("spark.master: empty; write e.g. 'local[*]' or 'spark://host:7077'")
     if not cfg.sources:
         problems.append("sources: at least one source is required")
     seen_sources: set[str] = set()

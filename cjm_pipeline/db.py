@@ -144,6 +144,37 @@ def run_step_sql(con: duckdb.DuckDBPyConnection, step: str, relpath: str, params
         raise StepError(step, f"sql/{relpath}: {type(e).__name__}: {e}") from e
 
 
+def arrow(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None):
+    """Run a select and return a pyarrow Table."""
+    return con.sql(sql, params=bind(sql, params or {})).to_arrow_table()
+
+
+class DuckDBEngine:
+    """What :meth:`cjm_pipeline.steps.Step.run` needs of an engine, on a DuckDB connection
+    (:class:`cjm_pipeline.spark.SparkEngine` is the other one)."""
+
+    name = "duckdb"
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+
+    def tables(self) -> set[str]:
+        return existing_tables(self.con)
+
+    def materialize(self, table: str, relpath: str, params: dict[str, Any]) -> None:
+        run_step_sql(self.con, table, relpath, params)
+
+    def scalar(self, sql: str, params: dict[str, Any] | None = None) -> Any:
+        return scalar(self.con, sql, params)
+
+    def drop(self, table: str) -> None:
+        execute(self.con, f"drop table if exists {check_table_name(table)}")
+
+    def rename(self, source: str, target: str) -> None:
+        execute(self.con, f"drop table if exists {check_table_name(target)}")
+        execute(self.con, f"alter table {check_table_name(source)} rename to {target}")
+
+
 def register(con: duckdb.DuckDBPyConnection, name: str, frame: Any) -> None:
     """Expose a DataFrame or Arrow table as a view ``name`` on this connection."""
     con.register(check_table_name(name), frame)

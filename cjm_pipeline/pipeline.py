@@ -26,7 +26,7 @@ from .config import FUNNEL_UNITS, FunnelConfig, NamedFunnelConfig, PipelineConfi
 from .errors import CjmError, StepError
 from .funnel import funnel_steps, funnel_tables, recompute_funnel
 from .stages import stage_tables
-from .steps import Step, StepResult
+from .steps import Engine, Step, StepResult
 
 #: Tables the steps read that no step builds: the raw layer and the config tables.
 SOURCE_TABLES = (
@@ -275,10 +275,10 @@ def keep_identity(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, run_id: s
     return warnings
 
 
-def run_steps(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, steps: tuple[Step, ...] = STEPS, *,
+def run_steps(con: "duckdb.DuckDBPyConnection | Engine", cfg: PipelineConfig | None, steps: tuple[Step, ...] = STEPS, *,
               params: dict[str, Any] | None = None, on_step: Callable[[Step, int, int], None] | None = None,
               on_done: Callable[[StepResult], None] | None = None) -> list[StepResult]:
-    """Run ``steps`` in order; each replaces its output table."""
+    """Run ``steps`` in order on a DuckDB connection or an engine; each replaces its output table."""
     params = params if params is not None else params_for(cfg)
     results = []
     for i, step in enumerate(steps, start=1):
@@ -344,9 +344,13 @@ def run(cfg: PipelineConfig, *, until: str | None = None, full_refresh: bool = F
                                              warn=lambda m: (result.warnings.append(m), log("warning: " + m)))
             write_config_tables(con, cfg)
             params = params_for(cfg, run_id=result.run_id, run_started=started_at)
-            result.steps = run_steps(con, cfg, steps, params=params, on_step=on_step,
+            engine = start_engine(con, cfg, log)
+            result.steps = run_steps(engine, cfg, steps, params=params, on_step=on_step,
                                      on_done=lambda r: log(f"step {r.step}: {r.rows} rows in {r.seconds:.2f} s"
                                                            + (f" ({r.rounds} rounds)" if r.rounds else "")))
+            if engine is not con:
+                engine.save_to_duckdb(con, [s.name for s in steps])
+                log(f"spark: {len(steps)} step tables copied into {cfg.warehouse_path}")
             if any(s.name == "identity_run_merges" for s in steps):
                 for warning in keep_identity(con, cfg, result.run_id):
                     result.warnings.append(warning)
@@ -371,6 +375,18 @@ def run(cfg: PipelineConfig, *, until: str | None = None, full_refresh: bool = F
     finally:
         con.close()
     return result
+
+
+def start_engine(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, log: Callable[[str], None] = lambda m: None):
+    """Where the steps run: the warehouse connection itself (``engine: duckdb``), or a
+    :class:`~cjm_pipeline.spark.SparkEngine` holding copies of the source tables (``engine: spark``)."""
+    if cfg.engine != "spark":
+        return con
+    from .spark import SparkEngine
+    engine = SparkEngine(cfg.spark, cfg.spark_tables_path)
+    log(f"spark: master {cfg.spark.master}, tables in {cfg.spark_tables_path}")
+    engine.load_from_duckdb(con, [t for t in SOURCE_TABLES if db.table_exists(con, t)])
+    return engine
 
 
 def _check_accounting(acc: pd.DataFrame) -> None:

@@ -19,12 +19,28 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import duckdb
 
 from . import db
 from .errors import StepError
+
+
+class Engine(Protocol):
+    """What a step needs of the engine it runs on: :class:`cjm_pipeline.db.DuckDBEngine` or
+    :class:`cjm_pipeline.spark.SparkEngine`."""
+
+    def tables(self) -> set[str]: ...
+    def materialize(self, table: str, relpath: str, params: dict[str, Any]) -> None: ...
+    def scalar(self, sql: str, params: dict[str, Any] | None = None) -> Any: ...
+    def drop(self, table: str) -> None: ...
+    def rename(self, source: str, target: str) -> None: ...
+
+
+def as_engine(con: "duckdb.DuckDBPyConnection | Engine") -> Engine:
+    """An engine as is; a DuckDB connection wrapped in :class:`cjm_pipeline.db.DuckDBEngine`."""
+    return db.DuckDBEngine(con) if isinstance(con, duckdb.DuckDBPyConnection) else con
 
 
 @dataclass(frozen=True)
@@ -61,40 +77,43 @@ class Step:
             return (self.sql_path(),)
         return tuple(self.sql_path({self.variant_param: v}) for v in self.variants)
 
-    def run(self, con: duckdb.DuckDBPyConnection, params: dict[str, Any], *, check_grain: bool = True) -> "StepResult":
-        """Build the output table; return its row count and the seconds it took."""
-        existing = db.existing_tables(con)
+    def run(self, con: "duckdb.DuckDBPyConnection | Engine", params: dict[str, Any], *,
+            check_grain: bool = True) -> "StepResult":
+        """Build the output table on a DuckDB connection or an :class:`Engine`; return its row
+        count and the seconds it took."""
+        engine = as_engine(con)
+        existing = engine.tables()
         missing = [t for t in self.inputs if t not in existing]
         if missing:
             raise StepError(self.name, f"missing input tables {missing}")
         started = time.perf_counter()
-        db.run_step_sql(con, self.name, self.sql_path(params), params)
-        rounds = self._iterate(con, params) if self.iterate_param else None
+        engine.materialize(self.name, self.sql_path(params), params)
+        rounds = self._iterate(engine, params) if self.iterate_param else None
         if check_grain and self.grain:
-            self.check_grain(con)
-        rows = db.scalar(con, f"select count(*) from {self.name}")
+            self.check_grain(engine)
+        rows = engine.scalar(f"select count(*) from {self.name}")
         return StepResult(self.name, rows, time.perf_counter() - started, rounds)
 
-    def _iterate(self, con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> int:
+    def _iterate(self, engine: "Engine", params: dict[str, Any]) -> int:
         """Repeat the next-round SQL until the table stops changing; return the rounds it took."""
         limit = int(params[self.iterate_param])
         nxt = f"{self.name}__next"
         try:
             for rounds in range(1, limit + 1):
-                db.run_step_sql(con, nxt, self.next_sql_path, params)
-                changed = db.scalar(con, f"select count(*) from (select * from {nxt} except select * from {self.name})")
-                db.execute(con, f"drop table {self.name}")
-                db.execute(con, f"alter table {nxt} rename to {self.name}")
+                engine.materialize(nxt, self.next_sql_path, params)
+                changed = engine.scalar(f"select count(*) from (select * from {nxt} except select * from {self.name})")
+                engine.rename(nxt, self.name)
                 if not changed:
                     return rounds
         finally:
-            db.execute(con, f"drop table if exists {nxt}")
+            engine.drop(nxt)
         raise StepError(self.name, f"did not converge in {limit} rounds ({self.iterate_param}); "
                                    "raise it in the config if the data really has such long chains")
 
-    def check_grain(self, con: duckdb.DuckDBPyConnection) -> None:
+    def check_grain(self, con: "duckdb.DuckDBPyConnection | Engine") -> None:
         keys = ", ".join(db.quote_ident(k) for k in self.grain)
-        dupes = db.scalar(con, f"select count(*) from (select {keys} from {self.name} group by all having count(*) > 1)")
+        dupes = as_engine(con).scalar(
+            f"select count(*) from (select {keys} from {self.name} group by all having count(*) > 1)")
         if dupes:
             raise StepError(self.name, f"grain ({', '.join(self.grain)}) is not unique: {dupes} duplicated keys")
 

@@ -35,7 +35,7 @@ sorted as not materialized (
         source,
         event_ts,
         -- (a null field sorts after any value: a spelling before none)
-        case when len(ids) < 2 then ids else list_sort(ids) end as ids
+        case when array_length(ids) < 2 then ids else list_sort(ids) end as ids
     from listed
 ),
 
@@ -47,7 +47,7 @@ observations as materialized (
             source,
             event_ts,
             unnest(list_filter(ids, lambda x, n: n = 1
-                or x.id_type <> ids[n - 1].id_type or x.id_value <> ids[n - 1].id_value)) as i
+                or x.id_type <> list_extract(ids, n - 1).id_type or x.id_value <> list_extract(ids, n - 1).id_value)) as i
         from sorted
     )
 ),

@@ -34,7 +34,7 @@ kept as (
     select component, customer_id, first_run, first_seen_at
     from claimed
     qualify row_number() over (partition by component order by first_seen_at, customer_id) = 1
-),
+)
 
 select
     c.identifier,

@@ -35,4 +35,4 @@ select
     l.linking_identifier
 from merged as m
 left join links as l on l.customer_id = m.customer_id
-where len(m.merged_ids) > 0
+where array_length(m.merged_ids) > 0

@@ -89,11 +89,13 @@ ranks as (
     select
         path_kind,
         stage_path,
-        row_number() over w as rank,
-        sum(customers) over (w rows between unbounded preceding and current row) as cumulative_customers,
+        row_number() over (partition by path_kind order by customers desc, stage_path) as rank,
+        sum(customers) over (
+            partition by path_kind order by customers desc, stage_path
+            rows between unbounded preceding and current row
+        ) as cumulative_customers,
         sum(customers) over (partition by path_kind) as total_customers
     from path_counts
-    window w as (partition by path_kind order by customers desc, stage_path)
 ),
 
 top_paths as (

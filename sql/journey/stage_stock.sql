@@ -21,9 +21,9 @@ bounds as (
 ),
 
 days as (
-    select
-        cast(unnest(generate_series(first_day, last_day, interval 1 day)) as date) as day
+    select cast(d.day as date) as day
     from bounds
+    cross join unnest(generate_series(first_day, last_day, interval 1 day)) as d(day)
 ),
 
 holds as (

@@ -87,7 +87,7 @@ tested as (
             when 'url' then c.sig.url
             when 'source' then c.sig.source
             when 'source_system' then c.sig.source_system
-            else c.sig.prop_values[list_position((select props from used), k.property_name)]
+            else list_extract(c.sig.prop_values, array_position((select props from used), k.property_name))
         end as value,
         k.match_kind,
         k.pattern

@@ -126,7 +126,7 @@ select
                 lambda e: concat(e.key, chr(30), coalesce(e.value, '\N'))), chr(29))
         ) || case
             -- format parsers: their identifiers and the event's place in its record count too
-            when _part is not null and (len(identifiers) > 0 or _part > 0) then chr(31) || coalesce(cast(_part as varchar), '') || chr(31)
+            when _part is not null and (array_length(identifiers) > 0 or _part > 0) then chr(31) || coalesce(cast(_part as varchar), '') || chr(31)
                 || array_to_string(list_transform(identifiers, lambda i: concat(i.id_type, chr(30), i.raw)), chr(29))
             else ''
         end)
@@ -151,21 +151,22 @@ select
     coalesce(ids, []) as identifiers,
     hit_visit_id,
     updated_ts,
-    properties,
     case
         when t is null or t = '' then 'event_time: empty'
         when ts_parsed is null then 'event_time: cannot parse ''' || t || ''' as a time'
         when event_type_clean is null then 'event_type: empty'
         when revenue_text is not null and revenue_parsed is null then 'revenue: cannot parse ''' || revenue || ''' as a number'
         when coalesce(id_customer, id_anonymous, id_user, id_client, id_email, id_phone, id_crm_contact) is null
-            and coalesce(len(ids), 0) = 0
+            and coalesce(array_length(ids), 0) = 0
             then case
-                when len(identifiers) > 0 then 'identifiers: no usable identifier in ' || array_to_string(
+                when array_length(identifiers) > 0 then 'identifiers: no usable identifier in ' || array_to_string(
                     list_transform(identifiers, lambda i: i.id_type || '=''' || coalesce(i.raw, '') || ''''), ', ')
                 when _part is not null then 'identifiers: the record carries no customer identifier'
                 else 'identifiers: none of customer_id, anonymous_id, user_id, client_id, email, phone, crm_contact_id has a value'
             end
-    end as reject_reason
+    end as reject_reason,
+    -- last, so that the final select's replace keeps it in place on Spark too (spark_rewrites.star_replace)
+    properties
 from phones
 ),
 

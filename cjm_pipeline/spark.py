@@ -1,0 +1,254 @@
+"""The one module that talks to Apache Spark: the steps of ``engine: spark``.
+
+The SQL in ``sql/`` stays the single source of truth, written for DuckDB. On Spark each
+step's file is translated by sqlglot (read ``duckdb``, write ``spark``) with the rewrites in
+:data:`REWRITES` applied to the parsed tree, for the DuckDB idioms whose Spark translation is
+missing or silently different. Parameters stay bound: ``$name`` becomes Spark's named
+parameter marker ``:name`` and the value goes to ``spark.sql(..., args=...)``, never into
+the text. A step whose DuckDB form cannot be translated has a Spark file of the same
+relative path under ``sql/spark/`` (Spark SQL, same ``$name`` parameters, same output
+columns): :data:`SPARK_FILES` lists them, and so does the README.
+
+Tables live as Parquet folders under ``spark.tables`` (one per table) and are registered as
+temporary views of the session, so every step reads its inputs by name as it does on DuckDB.
+Timestamps are ``TIMESTAMP_NTZ`` throughout (naive UTC, as in the DuckDB warehouse), so values
+round-trip between the engines unchanged.
+
+The run itself (:func:`cjm_pipeline.pipeline.run`) ingests files and writes the config tables
+into the DuckDB warehouse as always; :class:`SparkEngine` then copies those source tables to
+Parquet, builds every step on Spark and imports the step tables back into the warehouse, where
+exports, reports, ``cjm customer`` and :class:`~cjm_pipeline.warehouse.Warehouse` read them.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any, Iterable
+
+from . import db
+from .config import SparkConfig
+from .errors import CjmError, StepError
+
+#: Spark files: steps (relative SQL paths) whose DuckDB form has no faithful translation.
+SPARK_DIR = "spark"
+
+
+def spark_files() -> tuple[str, ...]:
+    """The relative paths (under ``sql/``) that have a Spark-specific file in ``sql/spark/``."""
+    root = db.sql_dir() / SPARK_DIR
+    return tuple(sorted(str(p.relative_to(root)) for p in root.rglob("*.sql")))
+
+
+# --------------------------------------------------------------------------- translation
+
+def _sqlglot():
+    try:
+        import sqlglot
+    except ImportError:  # pragma: no cover - depends on the install
+        raise CjmError("engine: spark needs the spark extra: pip install 'cjm-pipeline[spark]'") from None
+    return sqlglot
+
+
+@functools.lru_cache(maxsize=512)
+def translate(sql: str) -> str:
+    """A DuckDB statement as Spark SQL, with ``$name`` parameters as ``:name`` markers.
+
+    >>> print(translate("select quantile_cont(x, 0.5) as m from t where d = $day"))
+    SELECT PERCENTILE(x, 0.5) AS m FROM t WHERE d = :day
+    """
+    sqlglot = _sqlglot()
+    from sqlglot import exp
+
+    trees = sqlglot.parse(sql, read="duckdb")
+    out = []
+    for tree in trees:
+        if tree is None:
+            continue
+        # a rewritten node's own arguments are not visited again in the same pass: repeat the
+        # passes until nothing changes (each rewrite leaves nothing it would rewrite again)
+        text = None
+        for _ in range(10):
+            for rewrite in _rewrites():
+                tree = tree.transform(rewrite, copy=False)
+            if (new := tree.sql(dialect="spark")) == text:
+                break
+            text = new
+        out.append(text)
+    if len(out) != 1:
+        raise ValueError(f"expected one statement, got {len(out)}")
+    assert exp  # the rewrites import what they need
+    return out[0]
+
+
+def spark_sql(relpath: str) -> tuple[str, str, str]:
+    """The step file ``sql/<relpath>`` for Spark: (where it comes from, its text as written with
+    ``$name`` parameters, the Spark SQL). Its file in ``sql/spark/`` if there is one, else the
+    DuckDB file translated."""
+    override = db.sql_dir() / SPARK_DIR / relpath
+    if override.is_file():
+        text = override.read_text(encoding="utf-8")
+        return f"sql/{SPARK_DIR}/{relpath}", text, _markers(text)
+    text = db.read_sql(relpath)
+    return f"sql/{relpath}", text, translate(text)
+
+
+def _markers(sql: str) -> str:
+    """``$name`` parameters as Spark ``:name`` markers (Spark files are written with ``$name``
+    like the DuckDB ones, so :func:`cjm_pipeline.db.params_used` finds them)."""
+    return db._PARAM.sub(lambda m: ":" + m.group(1), sql)
+
+
+@functools.lru_cache(maxsize=1)
+def _rewrites():
+    from . import spark_rewrites
+    return spark_rewrites.REWRITES
+
+
+# --------------------------------------------------------------------------- the engine
+
+class SparkEngine:
+    """Builds step tables on Spark, as Parquet folders registered as temporary views.
+
+    It implements the same small interface as :class:`cjm_pipeline.db.DuckDBEngine`
+    (``tables``, ``materialize``, ``scalar``, ``drop``, ``rename``), which is all
+    :meth:`cjm_pipeline.steps.Step.run` needs.
+    """
+
+    def __init__(self, settings: SparkConfig, tables_dir: str | Path, *, session: Any = None):
+        self.settings = settings
+        self.dir = Path(tables_dir)
+        self._session = session
+        self._tables: set[str] = set()
+
+    # -- session
+    @property
+    def session(self):
+        if self._session is None:
+            self._session = start_session(self.settings)
+        return self._session
+
+    # -- the step interface
+    def tables(self) -> set[str]:
+        return set(self._tables)
+
+    def materialize(self, table: str, relpath: str, params: dict[str, Any]) -> None:
+        """Build ``table`` from the step file ``sql/<relpath>``; errors become :class:`StepError`."""
+        try:
+            source, text, sql = spark_sql(relpath)
+        except Exception as e:
+            raise StepError(table, f"sql/{relpath}: cannot translate to Spark SQL: {e}") from e
+        try:
+            self._write(table, self.session.sql(sql, args=db.bind(text, params)))
+        except KeyError as e:
+            raise StepError(table, f"{source}: {e.args[0]}") from None
+        except Exception as e:  # pyspark's errors do not share one base class with py4j's
+            raise StepError(table, f"{source} on Spark: {_message(e)}") from e
+
+    def scalar(self, sql: str, params: dict[str, Any] | None = None) -> Any:
+        rows = self.session.sql(translate(sql), args=db.bind(sql, params or {})).collect()
+        return rows[0][0] if rows else None
+
+    def rows(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple]:
+        return [tuple(r) for r in self.session.sql(translate(sql), args=db.bind(sql, params or {})).collect()]
+
+    def drop(self, table: str) -> None:
+        db.check_table_name(table)
+        self.session.catalog.dropTempView(table)
+        shutil.rmtree(self.dir / table, ignore_errors=True)
+        self._tables.discard(table)
+
+    def rename(self, source: str, target: str) -> None:
+        db.check_table_name(target)
+        self.drop(target)
+        os.replace(self.dir / source, self.dir / target)
+        self.session.catalog.dropTempView(source)
+        self._tables.discard(source)
+        self._register(target)
+
+    # -- moving tables between the DuckDB warehouse and Spark
+    def load_from_duckdb(self, con, tables: Iterable[str]) -> None:
+        """Copy DuckDB tables (the raw layer and the config tables) to Parquet and register them."""
+        for table in tables:
+            db.check_table_name(table)
+            target = self.dir / table
+            shutil.rmtree(target, ignore_errors=True)
+            target.mkdir(parents=True)
+            if db.scalar(con, f"select count(*) from {table}"):
+                db.execute(con, f"copy {table} to $path (format parquet)", {"path": str(target / "part-0.parquet")})
+                self._register(table)
+            else:  # a Parquet file without row groups has no schema Spark can read
+                shutil.rmtree(target)
+                import pyarrow as pa
+                schema = db.arrow(con, f"select * from {table}").schema
+                empty = pa.table([pa.array([], type=f.type) for f in schema], schema=schema)
+                self.session.createDataFrame(empty).write.mode("overwrite").parquet(str(target))
+                self._register(table)
+
+    def save_to_duckdb(self, con, tables: Iterable[str]) -> None:
+        """Replace DuckDB tables by the Spark tables of the same names."""
+        for table in tables:
+            db.check_table_name(table)
+            db.execute(con, f"create or replace table {table} as select * from read_parquet($glob)",
+                       {"glob": str(self.dir / table / "*.parquet")})
+
+    def stop(self) -> None:
+        if self._session is not None:
+            self._session.stop()
+            self._session = None
+
+    # -- internals
+    def _write(self, table: str, frame) -> None:
+        db.check_table_name(table)
+        frame.write.mode("overwrite").parquet(str(self.dir / table))
+        self._register(table)
+
+    def _register(self, table: str) -> None:
+        self.session.read.parquet(str(self.dir / table)).createOrReplaceTempView(table)
+        self._tables.add(table)
+
+
+#: Settings every session gets (``spark.conf`` in the config can override them).
+BASE_CONF = {
+    "spark.sql.session.timeZone": "UTC",
+    # naive timestamps, as in the DuckDB warehouse: Parquet written by either engine reads back unchanged
+    "spark.sql.timestampType": "TIMESTAMP_NTZ",
+    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+    "spark.ui.showConsoleProgress": "false",
+    # DuckDB semantics: an out-of-range list index or a missing map key is NULL, not an error
+    "spark.sql.ansi.enabled": "false",
+    # map_concat with a repeated key: the last value wins, as in DuckDB
+    "spark.sql.mapKeyDedupPolicy": "LAST_WIN",
+}
+
+
+def start_session(settings: SparkConfig):
+    """A SparkSession for these settings (reusing a running one with the same master)."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise CjmError("engine: spark needs PySpark and a Java runtime: pip install 'cjm-pipeline[spark]' "
+                       "(and e.g. apt-get install default-jre-headless)") from None
+    builder = SparkSession.builder.master(settings.master).appName(settings.app_name)
+    conf = dict(BASE_CONF)
+    if settings.master.startswith("local"):
+        # one machine: a few shuffle partitions, not 200 tiny ones
+        conf["spark.sql.shuffle.partitions"] = str(max(4, 2 * (os.cpu_count() or 2)))
+    conf.update({str(k): str(v) for k, v in settings.conf.items()})
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    try:
+        session = builder.getOrCreate()
+    except Exception as e:
+        raise CjmError(f"cannot start Spark (master {settings.master!r}): {_message(e)}") from None
+    session.sparkContext.setLogLevel("FATAL")  # failures are raised, with the message, as StepError
+    return session
+
+
+def _message(e: BaseException) -> str:
+    text = str(e).strip() or repr(e)
+    # the JVM stack trace says nothing an analyst can act on
+    return re.split(r"\n\s*(JVM stacktrace|at org\.apache)", text, maxsplit=1)[0].strip()
