@@ -4,13 +4,14 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CONFIG ?= configs/sample.yaml
 BENCH_SIZES ?= 1M
+BENCH_SPARK_SIZE ?= 10M
 
-.PHONY: install demo run test sample golden clean bench bench-50m bench-smoke
+.PHONY: install demo run test sample golden clean bench bench-50m bench-smoke bench-spark
 
 $(BIN)/cjm: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,spark]'
 	@touch $(BIN)/cjm
 
 install: $(BIN)/cjm
@@ -43,6 +44,9 @@ bench: install  ## benchmark at 1M events (about ten minutes; BENCH_SIZES=1M,10M
 
 bench-50m: install  ## 50M events with a 4 GiB DuckDB memory limit (no peers): build/bench-50m/results.txt
 	$(BIN)/python -m benchmarks.run --sizes 50M --memory-limit 4GiB --no-peers --out build/bench-50m $(BENCH_ARGS)
+
+bench-spark: install  ## DuckDB vs Spark local on 10M events (BENCH_SPARK_SIZE=1M for less): build/bench-spark/results.txt
+	$(BIN)/python -m benchmarks.spark_vs_duckdb --size $(BENCH_SPARK_SIZE) $(BENCH_ARGS)
 
 bench-smoke: install  ## the benchmark harness at 100k events (tests/test_bench_smoke.py runs it too)
 	$(BIN)/python -m benchmarks.run --sizes 100k --out build/bench-smoke

@@ -7,6 +7,9 @@ Python API (the CLI is a thin layer over these)::
     result = cjm.run(cfg)                 # ingest, build every table, export CSVs
     wh = cjm.open("build/cjm.duckdb")     # read-only, for notebooks
     wh.funnel(); wh.transitions(); wh.journeys()
+
+With ``engine: spark`` in the config (``configs/sample_spark.yaml``), ``cjm.run(cfg)`` builds the
+tables on Apache Spark and copies them into the same warehouse, so the rest reads the same.
 """
 
 __version__ = "0.1.0"

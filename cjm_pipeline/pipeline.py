@@ -339,6 +339,7 @@ def run(cfg: PipelineConfig, *, until: str | None = None, full_refresh: bool = F
     con = db.connect(cfg.warehouse_path, memory_limit=cfg.memory_limit)
     try:
         db.execute(con, _RUNS_DDL)
+        db.execute(con, "alter table _cjm_runs add column if not exists engine varchar")
         try:
             result.loads = ingest.ingest_all(con, cfg, result.run_id, full_refresh=full_refresh, log=log,
                                              warn=lambda m: (result.warnings.append(m), log("warning: " + m)))
@@ -401,7 +402,7 @@ def _record_run(con, cfg: PipelineConfig, result: RunResult, started_at: dt.date
         totals = result.totals
         db.execute(con, "insert into _cjm_runs values ($run_id, $kind, $started, $finished, $status, $error, $path, "
                         "$sha, $version, $duckdb_version, $files_loaded, $files_skipped, $rows_in, $rows_loaded, "
-                        "$rows_duplicate, $rows_quarantined, $row_counts, $step_seconds)", {
+                        "$rows_duplicate, $rows_quarantined, $row_counts, $step_seconds, $engine)", {
             "run_id": result.run_id, "kind": kind, "started": started_at, "finished": _utcnow(),
             "status": result.status, "error": error, "path": cfg.config_path, "sha": cfg.config_sha256,
             "version": __version__, "duckdb_version": duckdb.__version__,
@@ -410,6 +411,7 @@ def _record_run(con, cfg: PipelineConfig, result: RunResult, started_at: dt.date
             **totals,
             "row_counts": json.dumps({r.step: r.rows for r in result.steps}),
             "step_seconds": json.dumps({r.step: round(r.seconds, 4) for r in result.steps}),
+            "engine": cfg.engine,
         })
     except duckdb.Error:
         if error is None:

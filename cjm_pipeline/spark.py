@@ -2,12 +2,13 @@
 
 The SQL in ``sql/`` stays the single source of truth, written for DuckDB. On Spark each
 step's file is translated by sqlglot (read ``duckdb``, write ``spark``) with the rewrites in
-:data:`REWRITES` applied to the parsed tree, for the DuckDB idioms whose Spark translation is
+:data:`cjm_pipeline.spark_rewrites.REWRITES` applied to the parsed tree, for the DuckDB idioms whose Spark translation is
 missing or silently different. Parameters stay bound: ``$name`` becomes Spark's named
 parameter marker ``:name`` and the value goes to ``spark.sql(..., args=...)``, never into
-the text. A step whose DuckDB form cannot be translated has a Spark file of the same
-relative path under ``sql/spark/`` (Spark SQL, same ``$name`` parameters, same output
-columns): :data:`SPARK_FILES` lists them, and so does the README.
+the text. Where a translation would still be wrong, the DuckDB file is written in a portable
+form (e.g. ``list_extract(l, i)`` for a computed list index); the README lists these places.
+The one step variant Spark cannot run, ``funnel_attempts__chain`` (per-step windows: a
+recursive query that aggregates its own rows), is refused by the config check.
 
 Tables live as Parquet folders under ``spark.tables`` (one per table) and are registered as
 temporary views of the session, so every step reads its inputs by name as it does on DuckDB.
@@ -26,22 +27,15 @@ import functools
 import os
 import re
 import shutil
+import warnings
 from pathlib import Path
 from typing import Any, Iterable
+
+import pyarrow as pa
 
 from . import db
 from .config import SparkConfig
 from .errors import CjmError, StepError
-
-#: Spark files: steps (relative SQL paths) whose DuckDB form has no faithful translation.
-SPARK_DIR = "spark"
-
-
-def spark_files() -> tuple[str, ...]:
-    """The relative paths (under ``sql/``) that have a Spark-specific file in ``sql/spark/``."""
-    root = db.sql_dir() / SPARK_DIR
-    return tuple(sorted(str(p.relative_to(root)) for p in root.rglob("*.sql")))
-
 
 # --------------------------------------------------------------------------- translation
 
@@ -61,8 +55,6 @@ def translate(sql: str) -> str:
     SELECT PERCENTILE(x, 0.5) AS m FROM t WHERE d = :day
     """
     sqlglot = _sqlglot()
-    from sqlglot import exp
-
     trees = sqlglot.parse(sql, read="duckdb")
     out = []
     for tree in trees:
@@ -80,26 +72,14 @@ def translate(sql: str) -> str:
         out.append(text)
     if len(out) != 1:
         raise ValueError(f"expected one statement, got {len(out)}")
-    assert exp  # the rewrites import what they need
     return out[0]
 
 
-def spark_sql(relpath: str) -> tuple[str, str, str]:
-    """The step file ``sql/<relpath>`` for Spark: (where it comes from, its text as written with
-    ``$name`` parameters, the Spark SQL). Its file in ``sql/spark/`` if there is one, else the
-    DuckDB file translated."""
-    override = db.sql_dir() / SPARK_DIR / relpath
-    if override.is_file():
-        text = override.read_text(encoding="utf-8")
-        return f"sql/{SPARK_DIR}/{relpath}", text, _markers(text)
+def spark_sql(relpath: str) -> tuple[str, str]:
+    """The step file ``sql/<relpath>`` for Spark: (its DuckDB text, with the ``$name`` parameters
+    :func:`cjm_pipeline.db.bind` reads, and its Spark translation)."""
     text = db.read_sql(relpath)
-    return f"sql/{relpath}", text, translate(text)
-
-
-def _markers(sql: str) -> str:
-    """``$name`` parameters as Spark ``:name`` markers (Spark files are written with ``$name``
-    like the DuckDB ones, so :func:`cjm_pipeline.db.params_used` finds them)."""
-    return db._PARAM.sub(lambda m: ":" + m.group(1), sql)
+    return text, translate(text)
 
 
 @functools.lru_cache(maxsize=1)
@@ -137,8 +117,9 @@ class SparkEngine:
 
     def materialize(self, table: str, relpath: str, params: dict[str, Any]) -> None:
         """Build ``table`` from the step file ``sql/<relpath>``; errors become :class:`StepError`."""
+        source = f"sql/{relpath}"
         try:
-            source, text, sql = spark_sql(relpath)
+            text, sql = spark_sql(relpath)
         except Exception as e:
             raise StepError(table, f"sql/{relpath}: cannot translate to Spark SQL: {e}") from e
         try:
@@ -151,9 +132,6 @@ class SparkEngine:
     def scalar(self, sql: str, params: dict[str, Any] | None = None) -> Any:
         rows = self.session.sql(translate(sql), args=db.bind(sql, params or {})).collect()
         return rows[0][0] if rows else None
-
-    def rows(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple]:
-        return [tuple(r) for r in self.session.sql(translate(sql), args=db.bind(sql, params or {})).collect()]
 
     def drop(self, table: str) -> None:
         db.check_table_name(table)
@@ -182,7 +160,6 @@ class SparkEngine:
                 self._register(table)
             else:  # a Parquet file without row groups has no schema Spark can read
                 shutil.rmtree(target)
-                import pyarrow as pa
                 schema = db.arrow(con, f"select * from {table}").schema
                 empty = pa.table([pa.array([], type=f.type) for f in schema], schema=schema)
                 self.session.createDataFrame(empty).write.mode("overwrite").parquet(str(target))
@@ -195,19 +172,16 @@ class SparkEngine:
             db.execute(con, f"create or replace table {table} as select * from read_parquet($glob)",
                        {"glob": str(self.dir / table / "*.parquet")})
 
-    def stop(self) -> None:
-        if self._session is not None:
-            self._session.stop()
-            self._session = None
-
     # -- internals
     def _write(self, table: str, frame) -> None:
         db.check_table_name(table)
         frame.write.mode("overwrite").parquet(str(self.dir / table))
-        self._register(table)
+        self._register(table, frame.schema)
 
-    def _register(self, table: str) -> None:
-        self.session.read.parquet(str(self.dir / table)).createOrReplaceTempView(table)
+    def _register(self, table: str, schema=None) -> None:
+        """A view of the table's Parquet folder (with a known schema Spark need not read the files for it)."""
+        reader = self.session.read if schema is None else self.session.read.schema(schema)
+        reader.parquet(str(self.dir / table)).createOrReplaceTempView(table)
         self._tables.add(table)
 
 
@@ -236,12 +210,16 @@ def start_session(settings: SparkConfig):
     conf = dict(BASE_CONF)
     if settings.master.startswith("local"):
         # one machine: a few shuffle partitions, not 200 tiny ones
-        conf["spark.sql.shuffle.partitions"] = str(max(4, 2 * (os.cpu_count() or 2)))
+        conf["spark.sql.shuffle.partitions"] = str(os.cpu_count() or 2)
     conf.update({str(k): str(v) for k, v in settings.conf.items()})
     for key, value in conf.items():
         builder = builder.config(key, value)
+    if settings.master.startswith("local"):
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # one machine: no need to look for a network address
     try:
-        session = builder.getOrCreate()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # "PySpark does not yet fully support pandas >= 3.0.0"
+            session = builder.getOrCreate()
     except Exception as e:
         raise CjmError(f"cannot start Spark (master {settings.master!r}): {_message(e)}") from None
     session.sparkContext.setLogLevel("FATAL")  # failures are raised, with the message, as StepError

@@ -102,6 +102,20 @@ def make_config(stages: list[str] | None = None, stage_rules: list[dict] | None 
     })
 
 
+_SPARK = []
+
+
+def spark_engine():
+    """One local Spark engine for the whole test session (a JVM takes seconds to start)."""
+    if not _SPARK:
+        import tempfile
+
+        from cjm_pipeline.config import SparkConfig
+        from cjm_pipeline.spark import SparkEngine
+        _SPARK.append(SparkEngine(SparkConfig(master="local[2]"), tempfile.mkdtemp(prefix="cjm-spark-")))
+    return _SPARK[0]
+
+
 def events_frame(journeys: dict[str, list[tuple]]) -> pd.DataFrame:
     rows = []
     for customer, events in journeys.items():
@@ -151,14 +165,23 @@ def load_events(con, journeys: dict[str, list[tuple]]) -> None:
 
 def journeys_for(journeys: dict[str, list[tuple]], stages: list[str] | None = None, *,
                  stage_rules: list[dict] | None = None, window: str = "90d", mode: str = "ordered",
-                 funnel: dict | None = None) -> JourneyResult:
-    """Run every step after ``events`` on these journeys; see the module docstring."""
+                 funnel: dict | None = None, engine: str = "duckdb") -> JourneyResult:
+    """Run every step after ``events`` on these journeys; see the module docstring.
+    ``engine="spark"`` runs the steps on Spark (local) and copies their tables into the result's
+    DuckDB connection, so the result reads the same either way."""
     cfg = make_config(stages, stage_rules, window, mode, funnel)
     con = db.connect(":memory:")
     load_events(con, journeys)
     pipeline.write_config_tables(con, cfg)
     first = pipeline.STEP_NAMES.index("event_identifiers")
-    pipeline.run_steps(con, cfg, pipeline.STEPS[first:])
+    steps = pipeline.STEPS[first:]
+    if engine == "spark":
+        spark = spark_engine()
+        spark.load_from_duckdb(con, [t for t in (*pipeline.SOURCE_TABLES, "events") if db.table_exists(con, t)])
+        pipeline.run_steps(spark, cfg, steps)
+        spark.save_to_duckdb(con, [s.name for s in steps])
+    else:
+        pipeline.run_steps(con, cfg, steps)
     names = dict(db.execute(con, "select customer_id, substr(identifier, 13) from identity_map "
                                  "where identifier like 'customer_id:%'"))
     return JourneyResult(con, {k: v for k, v in names.items()})

@@ -178,3 +178,19 @@ def test_source_format_options_path_and_phone_region_are_checked():
     assert any(p.startswith("sources[2].phone_region: 'RUS' is not a region code") for p in problems)
     assert "sources[3].path: required (a file, a glob or a folder)" in problems
     assert not any(p.startswith("sources[4]") for p in problems)  # a database source reads no files
+
+
+def test_engine_and_spark_section_are_checked(tmp_path):
+    cfg = config_from_dict(BASE, base_dir=tmp_path)
+    assert cfg.engine == "duckdb" and cfg.spark.master == "local[*]"
+    assert cfg.spark_tables_path == (tmp_path / "build" / "cjm_spark").resolve()
+    cfg = config_from_dict({**BASE, "engine": "spark", "spark": {"master": "spark://10.0.0.5:7077", "tables": "/mnt/t",
+                                                                 "conf": {"spark.executor.memory": "8g"}}})
+    assert (cfg.spark.master, cfg.spark_tables_path, cfg.spark.conf) == (
+        "spark://10.0.0.5:7077", tmp_path.__class__("/mnt/t"), {"spark.executor.memory": "8g"})
+    assert problems_of({**BASE, "engine": "sprak"}) == [
+        "engine: unknown engine 'sprak'; did you mean 'spark'? (valid: duckdb, spark)"]
+    assert problems_of({**BASE, "engine": "spark", "spark": {"master": " "}}) == [
+        "spark.master: empty; write e.g. 'local[*]' or 'spark://host:7077'"]
+    assert problems_of({**BASE, "spark": {"mastr": "local[2]"}})[0].startswith(
+        "spark.mastr: unknown key; did you mean 'master'?")

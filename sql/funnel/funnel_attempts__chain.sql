@@ -31,7 +31,7 @@ positions as (
 ),
 
 reach(unit_id, attempt, anchor_ts, step, pos, visit, event_ts, event_id) as (
-    select o.unit_id, o.pos, o.event_ts, 1, o.pos, o.visit, o.event_ts, o.event_id
+    select o.unit_id, o.pos, o.event_ts, cast(1 as bigint), o.pos, o.visit, o.event_ts, o.event_id
     from positions as o
     where o.is_anchor
 

@@ -8,10 +8,12 @@
 -- take the same stage. A year of events has a few thousand signatures.
 with
 
+-- (sorted: the list is read twice, and an engine may compute it twice, so its order must be fixed)
 used as (
     select
-        coalesce(list(distinct cond_key), []) as keys,
-        coalesce(list(distinct property_name) filter (where property_name is not null), []) as props
+        coalesce(list(distinct cond_key order by cond_key), []) as keys,
+        coalesce(list(distinct property_name order by property_name) filter (where property_name is not null), [])
+            as props
     from cfg_rule_conditions
 ),
 
