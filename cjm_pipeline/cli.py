@@ -87,10 +87,14 @@ def main(debug: bool) -> None:
 def run(config_path: str, until: str | None, full_refresh: bool, quiet: bool) -> None:
     """Ingest new files, rebuild every table and export the CSVs.
 
+    The tables are built on the config's engine: DuckDB (the default) or Apache Spark
+    (`engine: spark`; they are copied back into the DuckDB warehouse).
+
     \b
     Example:
       cjm run -c configs/sample.yaml
       cjm run -c configs/sample.yaml --until classified_events
+      cjm run -c configs/sample_spark.yaml
     """
     cfg = load_config(config_path)
     rep = Reporter(quiet)

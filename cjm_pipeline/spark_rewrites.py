@@ -63,14 +63,34 @@ def epoch(node: exp.Expression) -> exp.Expression:
 
 def format_string(node: exp.Expression) -> exp.Expression:
     """DuckDB ``format('{} is {:.1f}%', ...)`` (fmt placeholders) becomes ``FORMAT_STRING`` with the
-    template unchanged, which Java's formatter rejects: the template is rewritten to ``%s``/``%.1f``."""
+    template unchanged, which Java's formatter rejects: ``{}`` becomes ``%s``, ``{:.Nf}`` becomes
+    ``%.Nf`` with its argument cast to double (Java's ``%f`` refuses Spark's decimals), ``%`` is doubled,
+    and a NULL argument makes the result NULL, as in DuckDB."""
     if isinstance(node, exp.Format) and isinstance(node.this, exp.Literal) and node.this.is_string:
         import re
-        template = node.this.this.replace("%", "%%")
-        template = re.sub(r"\{:(\.\d+f)\}", r"%\1", template).replace("{}", "%s")
-        if "{" in template:
-            raise ValueError(f"format template {node.this.this!r}: only {{}} and {{:.Nf}} have a Spark form")
-        return _fn("format_string", exp.Literal.string(template), *node.expressions)
+        pieces = re.split(r"(\{\}|\{:\.\d+f\})", node.this.this)
+        template, args, i = "", [], 0
+        for piece in pieces:
+            if piece == "{}" or re.fullmatch(r"\{:\.\d+f\}", piece):
+                arg = node.expressions[i]
+                i += 1
+                if piece == "{}":
+                    template += "%s"
+                    args.append(arg)
+                else:
+                    template += "%" + piece[2:-1]
+                    args.append(exp.cast(arg, exp.DataType.build("DOUBLE")))
+            elif "{" in piece or "}" in piece:
+                raise ValueError(f"format template {node.this.this!r}: only {{}} and {{:.Nf}} have a Spark form")
+            else:
+                template += piece.replace("%", "%%")
+        formatted = _fn("format_string", exp.Literal.string(template), *args)
+        if not args:
+            return formatted
+        # DuckDB's format is NULL when an argument is; Java's formatter would print "null"
+        # (built as a tree: parsed again, FORMAT_STRING would read as a DuckDB format and be rewritten twice)
+        any_null = exp.or_(*(exp.Is(this=exp.paren(a.copy()), expression=exp.Null()) for a in node.expressions))
+        return exp.Case().when(any_null, exp.Null()).else_(formatted)
     return node
 
 
