@@ -522,14 +522,6 @@ def _check(cfg: PipelineConfig) -> list[str]:
                         f" (valid: {', '.join(ENGINES)})")
     if cfg.engine == "spark" and not str(cfg.spark.master).strip():
         problems.append("spark.master: empty; write e.g. 'local[*]' or 'spark://host:7077'")
-    if cfg.engine == "spark":
-        windowed = [f"stages[{i}].window" for i, st in enumerate(cfg.stages) if st.window] + [
-            f"{where}step_windows" for where, f in [("funnel.", cfg.funnel)] + [
-                (f"funnels[{i}].", f) for i, f in enumerate(cfg.funnels)] if f.step_windows]
-        if windowed and any(f.mode != "furthest" for f in [cfg.funnel, *cfg.funnels]):
-            problems.append(f"engine: spark does not support per-step windows yet ({', '.join(windowed)}): their "
-                            "funnel search is a recursive query Spark cannot run; use engine: duckdb, "
-                            "or the funnel's own window")
     if not cfg.sources:
         problems.append("sources: at least one source is required")
     seen_sources: set[str] = set()

@@ -7,8 +7,9 @@ missing or silently different. Parameters stay bound: ``$name`` becomes Spark's 
 parameter marker ``:name`` and the value goes to ``spark.sql(..., args=...)``, never into
 the text. Where a translation would still be wrong, the DuckDB file is written in a portable
 form (e.g. ``list_extract(l, i)`` for a computed list index); the README lists these places.
-The one step variant Spark cannot run, ``funnel_attempts__chain`` (per-step windows: a
-recursive query that aggregates its own rows), is refused by the config check.
+A ``WITH RECURSIVE`` step (the funnel searches) runs level by level from Python
+(:meth:`SparkEngine._by_levels`), because Spark's recursive CTEs may not aggregate their own
+rows; the level queries are cut from the same DuckDB file (:func:`recursive_levels`).
 
 Tables live as Parquet folders under ``spark.tables`` (one per table) and are registered as
 temporary views of the session, so every step reads its inputs by name as it does on DuckDB.
@@ -28,6 +29,7 @@ import os
 import re
 import shutil
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -88,6 +90,87 @@ def _rewrites():
     return spark_rewrites.REWRITES
 
 
+RECURSIVE = re.compile(r"^\s*with\s+recursive\b", re.I | re.M)
+
+
+@dataclass(frozen=True)
+class Levels:
+    """A recursive statement cut into level queries (DuckDB SQL; see :func:`recursive_levels`)."""
+
+    recursive: tuple[tuple[str, tuple[str, ...], str, str], ...]
+    """(CTE name, its columns, anchor query, recursive term reading ``_<name>_level``), in order."""
+    final: str
+    """The statement's select, with every recursive CTE ``r`` read from ``_r_all``."""
+
+
+def recursive_levels(sql: str) -> Levels:
+    """Cut a DuckDB ``WITH RECURSIVE`` statement into queries a Python loop can run level by level.
+
+    Every query keeps the statement's non-recursive CTEs that it reads, and reads a
+    recursive CTE ``r`` as ``_r_all`` (all its levels) or, in ``r``'s own term, ``_r_level`` (the
+    previous level), as a recursive CTE's term does.
+
+    >>> lv = recursive_levels("with recursive n(i) as (select 1 union all select i + 1 from n where i < 3) "
+    ...                       "select i from n")
+    >>> lv.recursive[0][:2], lv.final
+    (('n', ('i',)), 'SELECT i FROM _n_all AS n')
+    >>> print(lv.recursive[0][3])
+    SELECT * FROM (SELECT i + 1 FROM _n_level AS n WHERE i < 3) AS _t(i)
+    """
+    sqlglot = _sqlglot()
+    from sqlglot import exp
+
+    tree = sqlglot.parse_one(sql, read="duckdb")
+    with_ = tree.args.get("with_") or tree.args.get("with")
+    ctes = list(with_.expressions)
+    names = {c.alias for c in ctes}
+    recursive_names = [c.alias for c in ctes if isinstance(c.this, exp.Union) and any(
+        t.name == c.alias for t in c.this.expression.find_all(exp.Table))]
+
+    def renamed(node: exp.Expression, own: str | None = None) -> exp.Expression:
+        def fix(n):
+            if isinstance(n, exp.Table) and n.name in recursive_names and not n.args.get("db"):
+                alias = n.alias or n.name
+                return exp.table_(f"_{n.name}_level" if n.name == own else f"_{n.name}_all", alias=alias)
+            return n
+        return node.copy().transform(fix)
+
+    plain = [c for c in ctes if c.alias not in recursive_names]
+
+    by_name = {c.alias: c for c in plain}
+
+    def with_plain(select: exp.Expression) -> str:
+        """``select`` with the non-recursive CTEs it reads (directly or through another one)."""
+        query = select.copy()
+        todo, used = {t.name for t in query.find_all(exp.Table)}, set()
+        while todo:
+            name = todo.pop()
+            if name in by_name and name not in used:
+                used.add(name)
+                todo |= {t.name for t in by_name[name].this.find_all(exp.Table)}
+        if used:
+            query.set("with_" if "with_" in query.arg_types else "with",
+                      exp.With(expressions=[exp.CTE(this=renamed(c.this), alias=exp.TableAlias(
+                          this=exp.to_identifier(c.alias))) for c in plain if c.alias in used]))
+        return query.sql(dialect="duckdb")
+
+    def as_columns(select: exp.Expression, columns: tuple[str, ...]) -> exp.Expression:
+        return exp.select("*").from_(exp.Subquery(this=select, alias=exp.TableAlias(
+            this=exp.to_identifier("_t"), columns=[exp.to_identifier(c) for c in columns])))
+
+    recursive = []
+    for c in ctes:
+        if c.alias in recursive_names:
+            columns = tuple(col.name for col in c.args["alias"].columns)
+            union: exp.Union = c.this
+            recursive.append((c.alias, columns, with_plain(as_columns(renamed(union.this), columns)),
+                              with_plain(as_columns(renamed(union.expression, own=c.alias), columns))))
+    final = tree.copy()
+    final.set("with_" if "with_" in final.arg_types else "with", None)
+    assert names  # a WITH RECURSIVE statement has CTEs
+    return Levels(tuple(recursive), with_plain(renamed(final)))
+
+
 # --------------------------------------------------------------------------- the engine
 
 class SparkEngine:
@@ -119,7 +202,13 @@ class SparkEngine:
         """Build ``table`` from the step file ``sql/<relpath>``; errors become :class:`StepError`."""
         source = f"sql/{relpath}"
         try:
-            text, sql = spark_sql(relpath)
+            text = db.read_sql(relpath)
+            if RECURSIVE.search(text):
+                self._by_levels(table, text, params)
+                return
+            sql = translate(text)
+        except StepError:
+            raise
         except Exception as e:
             raise StepError(table, f"sql/{relpath}: cannot translate to Spark SQL: {e}") from e
         try:
@@ -147,6 +236,52 @@ class SparkEngine:
         self._tables.discard(source)
         self._register(target)
 
+    def _by_levels(self, table: str, text: str, params: dict[str, Any]) -> None:
+        """A ``WITH RECURSIVE`` statement, one level at a time from Python.
+
+        Spark's recursive CTEs may not aggregate, window or sort their own rows, which the funnel
+        searches do (``funnel_attempts__chain``). So each recursive CTE ``r`` runs as its anchor,
+        then its recursive term again and again with the previous level in ``_r_level``, until a
+        level is empty; ``_r_all`` (every level) stands for ``r`` in what follows, and the final
+        select builds ``table``. The statements are cut from the step's own DuckDB file
+        (:func:`recursive_levels`) and translated like every other."""
+        plan = recursive_levels(text)
+        limit = int(params.get("max_iterations") or 1000)
+        made: list[str] = []
+        try:
+            for name, columns, anchor, term in plan.recursive:
+                levels = [f"_{name}_1"]
+                made += levels
+                self._level(levels[0], anchor, params)
+                self._union(f"_{name}_all", levels)
+                while self.scalar(f"select count(*) from {levels[-1]}"):
+                    if len(levels) > limit:
+                        raise StepError(table, f"recursive '{name}' did not end in {limit} levels")
+                    self.session.read.table(levels[-1]).createOrReplaceTempView(f"_{name}_level")
+                    levels.append(f"_{name}_{len(levels) + 1}")
+                    made.append(levels[-1])
+                    self._level(levels[-1], term, params)
+                self._union(f"_{name}_all", levels)
+            self._level(table, plan.final, params)
+        except StepError:
+            raise
+        except KeyError as e:
+            raise StepError(table, str(e.args[0])) from None
+        except Exception as e:
+            raise StepError(table, f"{table} (recursive, by levels) on Spark: {_message(e)}") from e
+        finally:
+            for level in made:
+                self.drop(level)
+
+    def _level(self, table: str, duckdb_sql: str, params: dict[str, Any]) -> None:
+        self._write(table, self.session.sql(translate(duckdb_sql), args=db.bind(duckdb_sql, params)))
+
+    def _union(self, view: str, tables: list[str]) -> None:
+        frame = self.session.read.table(tables[0])
+        for t in tables[1:]:
+            frame = frame.unionByName(self.session.read.table(t))
+        frame.createOrReplaceTempView(view)
+
     # -- moving tables between the DuckDB warehouse and Spark
     def load_from_duckdb(self, con, tables: Iterable[str]) -> None:
         """Copy DuckDB tables (the raw layer and the config tables) to Parquet and register them."""
@@ -162,7 +297,10 @@ class SparkEngine:
                 shutil.rmtree(target)
                 schema = db.arrow(con, f"select * from {table}").schema
                 empty = pa.table([pa.array([], type=f.type) for f in schema], schema=schema)
-                self.session.createDataFrame(empty).write.mode("overwrite").parquet(str(target))
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", FutureWarning)  # PySpark about pandas >= 3
+                    frame = self.session.createDataFrame(empty)
+                frame.write.mode("overwrite").parquet(str(target))
                 self._register(table)
 
     def save_to_duckdb(self, con, tables: Iterable[str]) -> None:

@@ -3,11 +3,11 @@
 * The generic sample: ``cjm run -c configs/sample_spark.yaml`` (from the CLI) writes the same
   CSVs as the DuckDB run, and every step table in the two warehouses agrees.
 * The multi-source sample (Metrica, Calltouch, amoCRM formats): every step table agrees.
-* Funnel and journey test cases (ordered, strict and furthest modes, deal and session units, entry
-  ranges, trends, breakdowns, loops, barriers, and seeded random journeys against their Python
-  references) run with ``journeys_for`` on both engines: each case's own assertions check the
-  Spark result, and every table after ``events`` (paths, dwell and stock included) is compared.
-* Per-step windows are refused on Spark, with the reason, by the config check.
+* Funnel and journey test cases (ordered, strict and furthest modes, per-step windows, deal and
+  session units, entry ranges, trends, breakdowns, loops, barriers, and seeded random journeys
+  against their Python references) run with ``journeys_for`` on both engines: each case's own
+  assertions check the Spark result, and every table after ``events`` (paths, dwell and stock
+  included) is compared.
 
 This needs PySpark (the ``[spark]`` extra) and a Java runtime, which ``.ci/run`` installs. The
 tests fail, never skip, when either is missing, unless ``CJM_SKIP_SPARK=1``.
@@ -99,16 +99,6 @@ def test_spark_sample_config_is_the_sample_on_another_engine():
     assert spark.spark.master == "local[*]"
 
 
-def test_per_step_windows_are_refused_on_spark_with_the_reason():
-    from cjm_pipeline.errors import ConfigError
-    data = _config(ROOT / "configs/sample_spark.yaml", ROOT / "build", "x")
-    data["funnel"] = {**data.get("funnel", {}), "step_windows": {"purchase": "1d"}}
-    with pytest.raises(ConfigError, match=r"engine: spark does not support per-step windows yet \(funnel.step_windows\)"):
-        config_from_dict(data, base_dir=ROOT)
-    data["engine"] = "duckdb"
-    assert config_from_dict(data, base_dir=ROOT).funnel.step_windows == {"purchase": "1d"}
-
-
 def test_sample_on_spark_writes_the_same_csvs_as_on_duckdb(tmp_path):
     duck = config_from_dict(_config(ROOT / "configs/sample.yaml", tmp_path, "duck"), base_dir=ROOT)
     pipeline.run(duck)
@@ -157,6 +147,8 @@ JOURNEY_CASES = (
     ("test_funnel_cases", "test_entry_range_selects_entries_and_follows_conversions_past_its_end",
      {"mode": "strict"}),
     ("test_funnel_modes", "test_furthest_counts_implied_steps_whatever_the_order", {}),
+    ("test_funnel_units", "test_step_window_is_measured_from_the_previous_step_and_picks_a_later_event_when_needed",
+     {}),
     ("test_funnel_units", "test_session_unit_splits_a_customer_at_gaps_longer_than_the_session_gap", {}),
     ("test_funnel_units", "test_deal_unit_prefers_the_deal_open_at_the_time_and_the_deal_id_over_the_lead_id", {}),
     ("test_loops_paths", "test_loops_resolved_abandoned_two_loops_median_and_conversion", {}),

@@ -17,7 +17,7 @@ import duckdb
 import pytest
 
 from cjm_pipeline import db, pipeline
-from cjm_pipeline.spark import translate  # sqlglot is imported on first use
+from cjm_pipeline.spark import RECURSIVE, recursive_levels, translate  # sqlglot is imported on first use
 
 if os.environ.get("CJM_SKIP_SPARK") == "1":
     pytest.importorskip("sqlglot")
@@ -122,10 +122,15 @@ def test_parameters_stay_bound_as_named_markers():
 
 @pytest.mark.parametrize("relpath", sorted({p for s in pipeline.STEPS for p in s.sql_paths}))
 def test_every_step_file_translates(relpath):
-    """Every step file translates (the chain variant too: it is refused at config time, not here),
-    and the parameters it names survive as markers."""
+    """Every step file translates (a recursive one as its level queries), and the parameters it
+    names survive as markers."""
     text = db.read_sql(relpath)
-    spark_sql = translate(text)
+    if RECURSIVE.search(text):
+        levels = recursive_levels(text)
+        spark_sql = " ".join(translate(q) for _, _, anchor, term in levels.recursive for q in (anchor, term))
+        spark_sql += " " + translate(levels.final)
+    else:
+        spark_sql = translate(text)
     for name in db.params_used(text):
         assert f":{name}" in spark_sql, name
     # comments and string literals may name anything
@@ -133,3 +138,26 @@ def test_every_step_file_translates(relpath):
     for leftover in (r"\bQUALIFY\b", r"\bGLOB\b", r"\bTO_SECONDS\(", r"\bLIST_EXTRACT\(", r"\bTIMEZONE\(",
                      r"\bTRY_STRPTIME\(", r"\* REPLACE \(", r"\bMATERIALIZED\b", r"\bLIST_POSITION\("):
         assert not re.search(leftover, code), leftover
+
+
+RECURSIVE_AGGREGATE = """
+with recursive n(i) as (select 1 union all select max(i) + 1 from n having max(i) < $top)
+select i, i * i as sq from n
+"""
+
+
+def test_recursive_statement_runs_level_by_level_even_where_spark_cannot_recurse():
+    """An aggregate over the recursive CTE's own rows: Spark refuses it as a recursive CTE; by
+    levels it gives DuckDB's rows, and a level limit stops a statement that does not end."""
+    import journeys
+    from cjm_pipeline.errors import StepError
+
+    engine = journeys.spark_engine()
+    expected = duckdb.sql(RECURSIVE_AGGREGATE.replace("$top", "5")).fetchall()
+    engine._by_levels("_test_levels", RECURSIVE_AGGREGATE, {"top": 5})
+    assert sorted(engine.session.table("_test_levels").collect()) == sorted(expected) == [
+        (1, 1), (2, 4), (3, 9), (4, 16), (5, 25)]
+    assert not [t for t in engine.tables() if t.startswith("_n_")]  # the level tables are dropped
+    with pytest.raises(StepError, match="recursive 'n' did not end in 2 levels"):
+        engine._by_levels("_test_levels", RECURSIVE_AGGREGATE, {"top": 50, "max_iterations": 2})
+    engine.drop("_test_levels")
