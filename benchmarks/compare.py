@@ -98,3 +98,30 @@ def funnel_count_differences(expected: list[dict], peer: list[dict], who: str) -
     theirs = {r["step"]: r["customers"] for r in peer}
     return [f"funnel step {r['step']} customers: pandas {r['customers']}, {who} {theirs.get(r['step'])}"
             for r in expected if theirs.get(r["step"]) != r["customers"]]
+
+
+def _cells_agree(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    try:
+        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-9)
+    except ValueError:
+        return False
+
+
+def csv_differences(expected, actual, *, limit: int = 5) -> list[str]:
+    """Two exported CSV files cell by cell: text exactly, numbers within 1e-9 (two engines may
+    round a percentile in the last digit). Empty when they agree."""
+    import csv
+    from pathlib import Path
+
+    expected, actual = Path(expected), Path(actual)
+    with expected.open(encoding="utf-8", newline="") as f:
+        want = list(csv.reader(f))
+    with actual.open(encoding="utf-8", newline="") as f:
+        got = list(csv.reader(f))
+    if len(want) != len(got):
+        return [f"{actual.name}: {len(got)} lines, expected {len(want)}"]
+    problems = [f"{actual.name} line {i}: {g} != {w}" for i, (w, g) in enumerate(zip(want, got), start=1)
+                if len(w) != len(g) or not all(map(_cells_agree, w, g))]
+    return problems[:limit]

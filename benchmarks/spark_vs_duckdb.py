@@ -17,9 +17,7 @@ Results: ``<out>/results.json`` and ``<out>/results.txt``.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
-import math
 import os
 import subprocess
 import sys
@@ -29,6 +27,7 @@ from pathlib import Path
 
 import yaml
 
+from .compare import csv_differences
 from .data import make_world, parse_size
 from .phases import write_config
 from .run import machine, size_label
@@ -106,22 +105,8 @@ def measure(config: Path, out_json: Path, log_path: Path) -> dict:
 
 
 def csv_mismatches(a: Path, b: Path) -> list[str]:
-    """Exported CSVs that differ (numbers within 1e-9)."""
-    def same(x: str, y: str) -> bool:
-        if x == y:
-            return True
-        try:
-            return math.isclose(float(x), float(y), rel_tol=1e-9, abs_tol=1e-9)
-        except ValueError:
-            return False
-
-    bad = []
-    for path in sorted(a.glob("*.csv")):
-        with path.open(encoding="utf-8") as f1, (b / path.name).open(encoding="utf-8") as f2:
-            r1, r2 = list(csv.reader(f1)), list(csv.reader(f2))
-        if len(r1) != len(r2) or any(len(x) != len(y) or not all(map(same, x, y)) for x, y in zip(r1, r2)):
-            bad.append(path.name)
-    return bad
+    """Exported CSVs of run ``a`` that differ in run ``b`` (numbers within 1e-9)."""
+    return [path.name for path in sorted(a.glob("*.csv")) if csv_differences(path, b / path.name)]
 
 
 def main(argv: list[str] | None = None) -> dict:

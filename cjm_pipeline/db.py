@@ -153,8 +153,6 @@ class DuckDBEngine:
     """What :meth:`cjm_pipeline.steps.Step.run` needs of an engine, on a DuckDB connection
     (:class:`cjm_pipeline.spark.SparkEngine` is the other one)."""
 
-    name = "duckdb"
-
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self.con = con
 

@@ -77,13 +77,6 @@ def translate(sql: str) -> str:
     return out[0]
 
 
-def spark_sql(relpath: str) -> tuple[str, str]:
-    """The step file ``sql/<relpath>`` for Spark: (its DuckDB text, with the ``$name`` parameters
-    :func:`cjm_pipeline.db.bind` reads, and its Spark translation)."""
-    text = db.read_sql(relpath)
-    return text, translate(text)
-
-
 @functools.lru_cache(maxsize=1)
 def _rewrites():
     from . import spark_rewrites
@@ -201,16 +194,14 @@ class SparkEngine:
     def materialize(self, table: str, relpath: str, params: dict[str, Any]) -> None:
         """Build ``table`` from the step file ``sql/<relpath>``; errors become :class:`StepError`."""
         source = f"sql/{relpath}"
+        text = db.read_sql(relpath)
+        if RECURSIVE.search(text):
+            self._by_levels(table, text, params, source)
+            return
         try:
-            text = db.read_sql(relpath)
-            if RECURSIVE.search(text):
-                self._by_levels(table, text, params)
-                return
             sql = translate(text)
-        except StepError:
-            raise
         except Exception as e:
-            raise StepError(table, f"sql/{relpath}: cannot translate to Spark SQL: {e}") from e
+            raise StepError(table, f"{source}: cannot translate to Spark SQL: {e}") from e
         try:
             self._write(table, self.session.sql(sql, args=db.bind(text, params)))
         except KeyError as e:
@@ -236,7 +227,7 @@ class SparkEngine:
         self._tables.discard(source)
         self._register(target)
 
-    def _by_levels(self, table: str, text: str, params: dict[str, Any]) -> None:
+    def _by_levels(self, table: str, text: str, params: dict[str, Any], source: str = "a recursive query") -> None:
         """A ``WITH RECURSIVE`` statement, one level at a time from Python.
 
         Spark's recursive CTEs may not aggregate, window or sort their own rows, which the funnel
@@ -245,7 +236,10 @@ class SparkEngine:
         level is empty; ``_r_all`` (every level) stands for ``r`` in what follows, and the final
         select builds ``table``. The statements are cut from the step's own DuckDB file
         (:func:`recursive_levels`) and translated like every other."""
-        plan = recursive_levels(text)
+        try:
+            plan = recursive_levels(text)
+        except Exception as e:
+            raise StepError(table, f"{source}: cannot cut into levels for Spark: {e}") from e
         limit = int(params.get("max_iterations") or 1000)
         made: list[str] = []
         try:
@@ -256,7 +250,7 @@ class SparkEngine:
                 self._union(f"_{name}_all", levels)
                 while self.scalar(f"select count(*) from {levels[-1]}"):
                     if len(levels) > limit:
-                        raise StepError(table, f"recursive '{name}' did not end in {limit} levels")
+                        raise StepError(table, f"{source}: recursive '{name}' did not end in {limit} levels")
                     self.session.read.table(levels[-1]).createOrReplaceTempView(f"_{name}_level")
                     levels.append(f"_{name}_{len(levels) + 1}")
                     made.append(levels[-1])
@@ -266,9 +260,9 @@ class SparkEngine:
         except StepError:
             raise
         except KeyError as e:
-            raise StepError(table, str(e.args[0])) from None
+            raise StepError(table, f"{source}: {e.args[0]}") from None
         except Exception as e:
-            raise StepError(table, f"{table} (recursive, by levels) on Spark: {_message(e)}") from e
+            raise StepError(table, f"{source} (by levels) on Spark: {_message(e)}") from e
         finally:
             for level in made:
                 self.drop(level)

@@ -15,12 +15,11 @@ tests fail, never skip, when either is missing, unless ``CJM_SKIP_SPARK=1``.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import importlib
-import math
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -33,6 +32,9 @@ from cjm_pipeline.config import config_from_dict, load_config
 from conformance import all_differences
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.compare import csv_differences  # noqa: E402  (the benchmark compares its runs' CSVs the same way)
 
 
 def _missing() -> str | None:
@@ -65,30 +67,6 @@ def _config(path: Path, tmp: Path, name: str, **changes) -> dict:
     if data.get("engine") == "spark":
         data["spark"] = {**data.get("spark", {}), "master": "local[2]", "tables": str(tmp / f"{name}_tables")}
     return data
-
-
-def _cells_agree(a: str, b: str) -> bool:
-    if a == b:
-        return True
-    try:
-        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-9)
-    except ValueError:
-        return False
-
-
-def csv_differences(expected: Path, actual: Path) -> list[str]:
-    """Cell-by-cell differences of two CSV files (numbers within 1e-9, everything else exact)."""
-    with expected.open(encoding="utf-8", newline="") as f:
-        want = list(csv.reader(f))
-    with actual.open(encoding="utf-8", newline="") as f:
-        got = list(csv.reader(f))
-    if len(want) != len(got):
-        return [f"{actual.name}: {len(got)} lines, expected {len(want)}"]
-    problems = []
-    for i, (w, g) in enumerate(zip(want, got), start=1):
-        if len(w) != len(g) or not all(_cells_agree(x, y) for x, y in zip(w, g)):
-            problems.append(f"{actual.name} line {i}: {g} != {w}")
-    return problems[:5]
 
 
 def test_spark_sample_config_is_the_sample_on_another_engine():

@@ -158,6 +158,6 @@ def test_recursive_statement_runs_level_by_level_even_where_spark_cannot_recurse
     assert sorted(engine.session.table("_test_levels").collect()) == sorted(expected) == [
         (1, 1), (2, 4), (3, 9), (4, 16), (5, 25)]
     assert not [t for t in engine.tables() if t.startswith("_n_")]  # the level tables are dropped
-    with pytest.raises(StepError, match="recursive 'n' did not end in 2 levels"):
+    with pytest.raises(StepError, match="a recursive query: recursive 'n' did not end in 2 levels"):
         engine._by_levels("_test_levels", RECURSIVE_AGGREGATE, {"top": 50, "max_iterations": 2})
     engine.drop("_test_levels")
