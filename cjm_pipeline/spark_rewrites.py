@@ -1,7 +1,7 @@
 """Rewrites of parsed DuckDB SQL before sqlglot writes it as Spark SQL.
 
-sqlglot translates the "boring core" faithfully (joins, windows, QUALIFY, FILTER, GROUP BY
-ALL, intervals) but passes some DuckDB functions through unchanged or maps them to a Spark
+sqlglot translates the "boring core" faithfully (joins, windows, FILTER, GROUP BY ALL,
+intervals) but passes some DuckDB functions through unchanged or maps them to a Spark
 function of the same name and different meaning, without a warning
 (``../shared/reference/engines.md`` §7.1). Each rewrite here takes one such idiom, as the
 ``sql/`` files use it, to a Spark expression with DuckDB's meaning. Each is a function of one
@@ -28,7 +28,6 @@ def quantile(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.Median):
         return _fn("percentile", node.this, exp.Literal.number(0.5))
     return node
-
 
 
 def _spark(text: str) -> exp.Expression:
@@ -314,4 +313,12 @@ def strptime(node: exp.Expression) -> exp.Expression:
     return node
 
 
-REWRITES = (regexp_full_match, timestamptz, timezone, epoch_to_time, strptime, star_replace, arg_tuple, list_extract, lambda_index, qualify, date_trunc, glob, cte_hints, to_seconds, epoch, format_string, ordered_list, list_slice, quantile)
+#: Applied in this order, pass after pass until the SQL stops changing. ``timezone`` reads its
+#: argument's DuckDB form, so it comes before the rewrites of time functions.
+REWRITES = (
+    timezone, regexp_full_match, timestamptz, epoch_to_time, strptime,  # times and text patterns
+    star_replace, qualify, cte_hints,  # statement shapes
+    arg_tuple, ordered_list, quantile,  # aggregates
+    list_extract, lambda_index, list_slice,  # lists
+    date_trunc, glob, to_seconds, epoch, format_string,  # functions
+)
