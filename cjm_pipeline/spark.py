@@ -199,11 +199,11 @@ class SparkEngine:
             self._by_levels(table, text, params, source)
             return
         try:
-            sql = translate(text)
+            translate(text)  # (cached) a translation error is told apart from a Spark one
         except Exception as e:
             raise StepError(table, f"{source}: cannot translate to Spark SQL: {e}") from e
         try:
-            self._write(table, self.session.sql(sql, args=db.bind(text, params)))
+            self._level(table, text, params)
         except KeyError as e:
             raise StepError(table, f"{source}: {e.args[0]}") from None
         except Exception as e:  # pyspark's errors do not share one base class with py4j's
@@ -247,7 +247,6 @@ class SparkEngine:
                 levels = [f"_{name}_1"]
                 made += levels
                 self._level(levels[0], anchor, params)
-                self._union(f"_{name}_all", levels)
                 while self.scalar(f"select count(*) from {levels[-1]}"):
                     if len(levels) > limit:
                         raise StepError(table, f"{source}: recursive '{name}' did not end in {limit} levels")
@@ -268,6 +267,7 @@ class SparkEngine:
                 self.drop(level)
 
     def _level(self, table: str, duckdb_sql: str, params: dict[str, Any]) -> None:
+        """Build ``table`` from one DuckDB statement, translated, with exactly its parameters."""
         self._write(table, self.session.sql(translate(duckdb_sql), args=db.bind(duckdb_sql, params)))
 
     def _union(self, view: str, tables: list[str]) -> None:
@@ -283,19 +283,17 @@ class SparkEngine:
             db.check_table_name(table)
             target = self.dir / table
             shutil.rmtree(target, ignore_errors=True)
-            target.mkdir(parents=True)
             if db.scalar(con, f"select count(*) from {table}"):
+                target.mkdir(parents=True)
                 db.execute(con, f"copy {table} to $path (format parquet)", {"path": str(target / "part-0.parquet")})
-                self._register(table)
-            else:  # a Parquet file without row groups has no schema Spark can read
-                shutil.rmtree(target)
+            else:  # a Parquet file without row groups has no schema Spark can read: Spark writes it
                 schema = db.arrow(con, f"select * from {table}").schema
                 empty = pa.table([pa.array([], type=f.type) for f in schema], schema=schema)
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", FutureWarning)  # PySpark about pandas >= 3
                     frame = self.session.createDataFrame(empty)
                 frame.write.mode("overwrite").parquet(str(target))
-                self._register(table)
+            self._register(table)
 
     def save_to_duckdb(self, con, tables: Iterable[str]) -> None:
         """Replace DuckDB tables by the Spark tables of the same names."""
