@@ -72,9 +72,10 @@ def pipeline_phase(config_path: str, fresh: bool) -> dict:
 
     def log(message: str) -> None:
         print(message, flush=True)  # the child's log file: progress of long runs
-        done = re.match(rf"step {re.escape(current[0])}: (\d+) rows", message)
-        if done:
-            timeline.close(current[0], rows=int(done.group(1)), kind="step", layer=layer[current[0]])
+        done = re.match(rf"step {re.escape(current[0])}: (?:(\d+) rows|view)", message)
+        if done:  # (a view is built in no time: its query runs inside the step that reads it)
+            rows = int(done.group(1)) if done.group(1) else None
+            timeline.close(current[0], rows=rows, kind="step", layer=layer[current[0]])
             current[0] = "(between steps)"
 
     try:

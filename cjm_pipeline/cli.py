@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import shlex
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -16,10 +17,15 @@ from pathlib import Path
 import click
 
 from . import __version__, db, export, pipeline
-from .config import FUNNEL_MODES, FUNNEL_UNITS, OUTPUT_FORMATS, check_funnel_stages, load_config
-from .errors import CjmError, ConfigError
-from .funnel import funnel_tables, recompute_funnel
+from .config import FUNNEL_MODES, FUNNEL_UNITS, OUTPUT_FORMATS, funnel_with, load_config
+from .errors import CjmError
 from .pii import policy_for
+from .report import LANGS, make_report
+from .schema import FORMATS
+from .simulate import FORMATS as WORLD_FORMATS
+from .simulate import IDENTITIES, TEMPLATES, simulate
+from .simulate.templates import init_project
+from .steps import STEPS, order_of
 from .warehouse import Warehouse
 
 CONFIG_OPTION = click.option("-c", "--config", "config_path", required=True, type=click.Path(dir_okay=False),
@@ -173,7 +179,7 @@ def parse_step_windows(values: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-def write_table_command(config_path: str, table: str, order_by: tuple[str, ...], show: list[str], *,
+def write_table_command(config_path: str, table: str, show: list[str], *,
                         mode: str | None, window: str | None, out_path: str | None, fmt: str | None,
                         excel: bool, funnel_name: str | None = None, unit: str | None = None,
                         step_windows: tuple[str, ...] = ()) -> None:
@@ -181,28 +187,21 @@ def write_table_command(config_path: str, table: str, order_by: tuple[str, ...],
     cfg = load_config(config_path)
     base = cfg.funnel
     if funnel_name:
-        named = {f.name: f for f in cfg.funnels}
-        if funnel_name not in named:
-            raise CjmError(f"--funnel: no funnel named {funnel_name!r} in {config_path} "
-                           f"(funnels: {', '.join(named) or 'none'})")
-        base = named[funnel_name]
+        try:
+            base = cfg.named_funnel(funnel_name)
+        except KeyError as e:
+            raise CjmError(f"--funnel: {e.args[0]} in {config_path}") from None
     output = replace(cfg.output, format=fmt or ("csv" if excel else cfg.output.format), excel=excel or cfg.output.excel)
     overrides = parse_step_windows(step_windows)
-    cfg = replace(cfg, output=output, funnel=replace(
-        base, window=window or base.window, mode=mode or base.mode, unit=unit or base.unit,
-        step_windows={**base.step_windows, **overrides}))
-    problems = check_funnel_stages(cfg.funnel, cfg.stage_names, where="--")
-    if problems:
-        raise ConfigError("funnel options", problems)
+    funnel = funnel_with(base, window=window, mode=mode, unit=unit,
+                         step_windows={**base.step_windows, **overrides} if overrides else None)
+    cfg = replace(cfg, output=output, funnel=funnel)
     with Warehouse(cfg.warehouse_path).connect() as con:
-        recompute = bool(mode or window or unit or overrides or funnel_name) or table == "funnel"
-        if recompute:
-            for name, frame in funnel_tables(cfg, cfg.funnel).items():
-                db.write_table(con, name, frame)
-            recompute_funnel(con, cfg.funnel, where="--")
-        frame = db.read_table(con, table, order_by=order_by)
+        if mode or window or unit or overrides or funnel_name or table == "funnel":
+            pipeline.recompute_funnel(con, cfg.funnel, where="--")
+        frame = db.read_table(con, table, order_by=order_of(table))
         path = Path(out_path) if out_path else cfg.output_dir / f"{table}.{cfg.output.format}"
-        export.write_output(con, cfg, table, path, order_by)
+        export.write_output(con, cfg, table, path)
         run_id = f"{table}-" + dt.datetime.now().strftime("%Y%m%dT%H%M%S")
         export.write_sidecar(path, {**export.metadata(con, cfg, run_id=run_id), "table": table})
     with_cols = [c for c in show if c in frame.columns]
@@ -229,7 +228,7 @@ def funnel(config_path: str, **options) -> None:
       cjm funnel -c configs/sample.yaml --excel --out build/funnel_excel.csv
       cjm funnel -c configs/shop.yaml --funnel checkout --window 7d
     """
-    write_table_command(config_path, "funnel", ("step",), [
+    write_table_command(config_path, "funnel", [
         "step", "stage", "customers", "conversion_from_previous", "conversion_from_start", "implied", "ttc_median_s"],
         **options)
 
@@ -248,7 +247,7 @@ def journeys(config_path: str, **options) -> None:
     Example:
       cjm journeys -c configs/sample.yaml --format parquet --out build/journeys.parquet
     """
-    write_table_command(config_path, "journeys", ("customer_id",), [
+    write_table_command(config_path, "journeys", [
         "customer_id", "stage_path", "furthest_stage", "n_back_steps", "converted"], **options)
 
 
@@ -263,7 +262,7 @@ def loops(config_path: str, **options) -> None:
     Example:
       cjm loops -c configs/sample.yaml --excel --out build/loops.csv
     """
-    write_table_command(config_path, "loops", ("from_order", "to_order"), [
+    write_table_command(config_path, "loops", [
         "from_stage", "to_stage", "customers", "occurrences", "resolved_share", "looper_conversion",
         "non_looper_conversion"], **options)
 
@@ -276,7 +275,7 @@ def steps() -> None:
     Example:
       cjm steps
     """
-    for i, s in enumerate(pipeline.STEPS, start=1):
+    for i, s in enumerate(STEPS, start=1):
         grain = f" grain({', '.join(s.grain)})" if s.grain else ""
         click.echo(f"{i:>2}. {s.name:<24} <- {', '.join(s.inputs)}{grain}")
         if s.doc:
@@ -291,12 +290,9 @@ def formats() -> None:
     Example:
       cjm formats
     """
-    from .ingest.formats import registry
-
-    click.echo("generic_events      one event per row, CSV or Parquet (columns: renames headers)")
-    for name, fmt in registry().items():
-        click.echo(f"{name:<19} {fmt.summary}")
-        for key, default in fmt.options.items():
+    for name, spec in FORMATS.items():
+        click.echo(f"{name:<19} {spec.summary}")
+        for key, default in spec.options.items():
             click.echo(f"    options.{key}: default {default!r}")
 
 
@@ -343,11 +339,114 @@ def customer(config_path: str, key: str, max_events: int) -> None:
         click.echo(f"  ... {len(journey) - max_events} more (--events N)")
 
 
-from .report import report_command  # noqa: E402  (report imports cli helpers lazily)
+@main.command("report")
+@CONFIG_OPTION
+@click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False),
+              help="Write the report here (default: report.html in the output folder).")
+@click.option("--lang", type=click.Choice(LANGS), default="en", show_default=True, help="Language of the labels.")
+@click.option("--png", "png_dir", type=click.Path(file_okay=False), metavar="DIR",
+              help="Also write each chart as a PNG into DIR (needs kaleido and Chrome or Chromium).")
+@handle_errors
+def report(config_path: str, out_path: str | None, lang: str, png_dir: str | None) -> None:
+    """Write one self-contained HTML report: summary, charts and key tables.
 
-main.add_command(report_command)
+    It reads the tables of the last `cjm run` (nothing is recomputed) and opens offline:
+    plotly.js is embedded in the file.
 
-from .simulate.cli import init_command, simulate_command  # noqa: E402
+    \b
+    Example:
+      cjm report -c configs/sample.yaml
+      cjm report -c configs/sample.yaml --lang ru -o build/report_ru.html --png build/slides
+    """
+    result = make_report(config_path, out_path, lang, png_dir)
+    size_kb = result.path.stat().st_size / 1024
+    click.echo(f"report: {result.path} ({size_kb:,.0f} KB, {len(result.charts)} charts)")
+    if result.pngs:
+        click.echo(f"  png: {len(result.pngs)} file(s) in {Path(png_dir)}/")
+    for message in result.warnings:
+        click.echo(f"warning: {message}", err=True)
 
-main.add_command(simulate_command)
-main.add_command(init_command)
+
+@main.command("simulate")
+@click.option("-t", "--template", required=True, type=click.Choice(TEMPLATES), help="The business to simulate.")
+@click.option("-n", "--customers", type=click.IntRange(min=1), default=None,
+              help="People to simulate.  [default: 1000; with --events: as many as needed]")
+@click.option("-d", "--days", type=click.IntRange(min=1), default=120, show_default=True, help="Days of data.")
+@click.option("-s", "--seed", type=int, default=1, show_default=True, help="Random seed: the same options give the same files.")
+@click.option("-o", "--out", "out", required=True, type=click.Path(file_okay=False), help="Folder to write into.")
+@click.option("--start", default="2025-01-01", show_default=True, help="First day (the template's local time).")
+@click.option("--format", "scale_format", type=click.Choice(WORLD_FORMATS), default="real", show_default=True,
+              help="real: the exports the ingestors read; parquet: generic_events Parquet at scale (benchmarks); "
+                   "generic: one shop event log, events.csv (ecommerce).")
+@click.option("--identity", type=click.Choice(IDENTITIES), default="realistic", show_default=True,
+              help="realistic: devices, shared phones, placeholders; clean: every person findable exactly.")
+@click.option("--chunk-customers", type=click.IntRange(min=1), default=100_000, show_default=True,
+              help="parquet: people per chunk (memory stays constant).")
+@click.option("--events", type=click.IntRange(min=1), default=None,
+              help="parquet: stop when the events reach this many (--customers, if given, is an upper bound).")
+@click.option("--journeys-zipf", "journeys", type=click.FloatRange(min=1.0, min_open=True), default=None,
+              help="parquet: each person makes min(Zipf(x), 400) journeys, a long tail of heavy people "
+                   "(the benchmarks use 2.5); default one journey each.")
+@click.option("--no-truth", is_flag=True, help="parquet, generic: do not write the truth files "
+              "(generic keeps truth/world.json: the counts and the broken rows' lines).")
+@click.option("--dirty/--no-dirty", default=True, show_default=True,
+              help="generic: add broken rows on purpose (unparseable times, no identifier, exact duplicates).")
+@handle_errors
+def simulate_command(template: str, customers: int, days: int, seed: int, out: str, start: str, scale_format: str,
+                     identity: str, chunk_customers: int, events: int | None, journeys: float | None, no_truth: bool,
+                     dirty: bool) -> None:
+    """Write a simulated world of a template's business, with its ground truth.
+
+    The real format writes Metrica visits, Calltouch calls, amoCRM pages and generic CSVs as
+    the systems export them, and truth/ (the person behind every record, each person's true
+    stage path). Run the template's config on it: `cjm init --template NAME DIR` makes one.
+
+    \b
+    Example:
+      cjm simulate --template classic --customers 2000 --days 120 --seed 1 --out my_project/data
+      cjm simulate --template ecommerce --format parquet --events 50000000 --out /data/bench
+      cjm simulate --template ecommerce --format generic --customers 3000 --seed 1 --out shop_log
+    """
+    if customers is None and events is None:
+        customers = 1000
+    result = simulate(template, customers, days, seed, out, start=start, scale_format=scale_format,
+                      identity=identity, chunk_customers=chunk_customers, truth=not no_truth, events=events, dirty=dirty,
+                      journeys=journeys)
+    s = result.summary
+    kind = scale_format if scale_format != "real" else f"{identity} identity"
+    click.echo(f"cjm simulate: {template}, {s.get('people', customers):,} people, {days} days from {start}, "
+               f"seed {seed} ({kind}) in {result.seconds:.1f} s")
+    if scale_format == "parquet":
+        by_source = ", ".join(f"{k} {v:,}" for k, v in s["events_by_source"].items() if v)
+        click.echo(f"  events: {s['events']:,} ({by_source}); staged {s['staged_events']:,}")
+        click.echo(f"  config: {Path(out) / 'cjm.yaml'}")
+    elif scale_format == "generic":
+        defects = ", ".join(f"{k} {v}" for k, v in s["defects"].items())
+        click.echo(f"  rows: {s['rows']:,} ({s['good_rows']:,} good, staged {s['staged_rows']:,}; broken on purpose: "
+                   f"{defects}); {s['people_identified']:,} of {s['people_with_rows']:,} people identified")
+        click.echo(f"  log: {Path(out) / 'events.csv'}; truth: {Path(out) / 'truth'}/")
+    else:
+        by_source = ", ".join(f"{k} {v:,}" for k, v in s["records_by_source"].items())
+        click.echo(f"  records: {s['records']:,} ({by_source}); events {s['events']:,}, staged {s['staged_events']:,}")
+        click.echo(f"  truth: {Path(out) / 'truth'}/ (records, events, paths, people)")
+    click.echo(f"  written to {out}/")
+
+
+@main.command("init")
+@click.option("-t", "--template", required=True, type=click.Choice(TEMPLATES), help="The template to start from.")
+@click.option("--force", is_flag=True, help="Overwrite an existing cjm.yaml.")
+@click.argument("folder", type=click.Path(file_okay=False))
+@handle_errors
+def init_command(template: str, force: bool, folder: str) -> None:
+    """Start a project: copy a template config (with its comments) to FOLDER/cjm.yaml.
+
+    \b
+    Example:
+      cjm init --template classic my_project
+    """
+    config = init_project(template, folder, force=force)
+    data = Path(folder) / "data"
+    click.echo(f"wrote {config} (template {template})")
+    click.echo("next:")
+    click.echo(f"  cjm simulate --template {template} --customers 2000 --days 120 --seed 1 --out {shlex.quote(str(data))}")
+    click.echo(f"  cjm run -c {shlex.quote(str(config))}")

@@ -23,6 +23,7 @@ import duckdb
 import pandas as pd
 
 from .errors import StepError, WarehouseError
+from .units import parse_memory_size
 
 _PARAM = re.compile(r"(?<![\w$])\$([a-z_][a-z0-9_]*)")
 _TABLE = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -65,19 +66,11 @@ def connect(path: str | Path = ":memory:", *, read_only: bool = False, memory_li
         con.execute("set enable_progress_bar = false").fetchall()
     except duckdb.InvalidInputException:
         pass
-    if memory_limit:
-        con.execute(f"set memory_limit = '{_size(memory_limit)}'").fetchall()
+    if memory_limit:  # digits and a unit only (units.parse_memory_size), safe in a SET statement
+        con.execute(f"set memory_limit = '{parse_memory_size(memory_limit)}'").fetchall()
     if threads:
         con.execute(f"set threads = {int(threads)}").fetchall()
     return con
-
-
-def _size(text: str) -> str:
-    """A memory size validated to digits and a unit, safe to place in a SET statement."""
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B)\s*", text, re.I)
-    if not m:
-        raise ValueError(f"not a memory size: {text!r}")
-    return f"{m.group(1)}{m.group(2)}"
 
 
 def params_used(sql: str) -> set[str]:
@@ -130,7 +123,13 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | No
 def create_table(con: duckdb.DuckDBPyConnection, name: str, select_sql: str, params: dict[str, Any] | None = None) -> None:
     """``create or replace table <name> as <select_sql>`` with bound parameters."""
     sql = f"create or replace table {check_table_name(name)} as\n{select_sql}"
-    con.execute(sql, bind(sql, params or {})).fetchall()
+    try:
+        con.execute(sql, bind(sql, params or {})).fetchall()
+    except duckdb.CatalogException as e:
+        if "is of type View" not in str(e):
+            raise
+        drop_relation(con, name)  # a view of that name (from an older layout) gives way to the table
+        con.execute(sql, bind(sql, params or {})).fetchall()
 
 
 def run_step_sql(con: duckdb.DuckDBPyConnection, step: str, relpath: str, params: dict[str, Any]) -> None:
@@ -144,33 +143,21 @@ def run_step_sql(con: duckdb.DuckDBPyConnection, step: str, relpath: str, params
         raise StepError(step, f"sql/{relpath}: {type(e).__name__}: {e}") from e
 
 
+def run_view_sql(con: duckdb.DuckDBPyConnection, name: str, relpath: str) -> None:
+    """Create view ``name`` from ``sql/<relpath>`` (a view takes no parameters); errors become :class:`StepError`."""
+    sql = read_sql(relpath)
+    if params_used(sql):
+        raise StepError(name, f"sql/{relpath}: a view takes no parameters, found {sorted(params_used(sql))}")
+    try:
+        drop_relation(con, name)
+        con.execute(f"create view {check_table_name(name)} as\n{sql}").fetchall()
+    except duckdb.Error as e:
+        raise StepError(name, f"sql/{relpath}: {type(e).__name__}: {e}") from e
+
+
 def arrow(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None):
     """Run a select and return a pyarrow Table."""
     return con.sql(sql, params=bind(sql, params or {})).to_arrow_table()
-
-
-class DuckDBEngine:
-    """What :meth:`cjm_pipeline.steps.Step.run` needs of an engine, on a DuckDB connection
-    (:class:`cjm_pipeline.spark.SparkEngine` is the other one)."""
-
-    def __init__(self, con: duckdb.DuckDBPyConnection):
-        self.con = con
-
-    def tables(self) -> set[str]:
-        return existing_tables(self.con)
-
-    def materialize(self, table: str, relpath: str, params: dict[str, Any]) -> None:
-        run_step_sql(self.con, table, relpath, params)
-
-    def scalar(self, sql: str, params: dict[str, Any] | None = None) -> Any:
-        return scalar(self.con, sql, params)
-
-    def drop(self, table: str) -> None:
-        execute(self.con, f"drop table if exists {check_table_name(table)}")
-
-    def rename(self, source: str, target: str) -> None:
-        execute(self.con, f"drop table if exists {check_table_name(target)}")
-        execute(self.con, f"alter table {check_table_name(source)} rename to {target}")
 
 
 def register(con: duckdb.DuckDBPyConnection, name: str, frame: Any) -> None:
@@ -221,6 +208,16 @@ def use_schema(con: duckdb.DuckDBPyConnection, schema: str) -> None:
     con.execute(f"set search_path = '{schema},main'").fetchall()
 
 
+def drop_relation(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Drop table or view ``name`` of the current schema, whichever it is, if it exists."""
+    check_table_name(name)
+    kinds = con.execute("select table_type from information_schema.tables where table_name = $n "
+                        "and table_schema = current_schema() and table_catalog = current_database()",
+                        {"n": name}).fetchall()
+    for (kind,) in kinds:
+        con.execute(f"drop {'view' if kind == 'VIEW' else 'table'} if exists {name}").fetchall()
+
+
 def existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
     """Tables and views visible on this connection (all attached databases)."""
     rows = con.execute("select table_name from information_schema.tables").fetchall()
@@ -236,14 +233,20 @@ def columns(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
     return [d[0] for d in con.execute(f"select * from {check_table_name(name)} limit 0").description]
 
 
-def read_table(con: duckdb.DuckDBPyConnection, name: str, order_by: Iterable[str] = ()) -> pd.DataFrame:
-    """A whole table as a DataFrame, optionally ordered by some of its columns."""
+def read_table(con: duckdb.DuckDBPyConnection, name: str, order_by: Iterable[str] = (), *,
+               schema: str | None = None) -> pd.DataFrame:
+    """A whole table as a DataFrame, optionally ordered by some of its columns; ``schema``
+    (``funnel_checkout``, or ``wh.funnel_checkout`` in an attached warehouse) qualifies the name."""
     check_table_name(name)
-    if not table_exists(con, name):
+    if schema is not None:
+        for part in schema.split("."):
+            check_table_name(part)
+    elif not table_exists(con, name):
         raise WarehouseError(f"the warehouse has no table '{name}'; run `cjm run -c CONFIG` first")
-    cols = columns(con, name)
+    qualified = f"{schema}.{name}" if schema else name
+    cols = [d[0] for d in con.execute(f"select * from {qualified} limit 0").description]
     order = [quote_ident(c) for c in order_by if c in cols]
-    sql = f"select * from {name}" + (f" order by {', '.join(order)}" if order else "")
+    sql = f"select * from {qualified}" + (f" order by {', '.join(order)}" if order else "")
     return con.execute(sql).df()
 
 

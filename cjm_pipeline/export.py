@@ -1,6 +1,6 @@
 """Exports: output tables to files, each with a JSON sidecar saying how it was computed.
 
-``cjm run`` writes every table in :data:`EXPORTS` to ``output.dir`` as ``<table>.<format>``
+``cjm run`` writes every table in :data:`EXPORTED_TABLES` to ``output.dir`` as ``<table>.<format>``
 (``csv`` by default, ``parquet`` or ``json``). Each gets a ``<table>.meta.json`` (funnel mode,
 window, anchor rule, data cutoff, run id, config hash) and a row in ``_cjm_outputs``. CSVs
 use ``output.csv_delimiter`` and ``output.csv_encoding`` (``utf-8-sig`` adds the byte-order
@@ -21,29 +21,14 @@ import pandas as pd
 
 from . import __version__, db
 from .config import PipelineConfig
-from .funnel import funnel_steps
+from .funnel import ANCHOR_RULE
+from .steps import order_of
 
-#: Exported tables: (table, file stem, sort columns).
-EXPORTS = (
-    ("funnel", "funnel", ("step",)),
-    ("funnel_trends", "funnel_trends", ("period_start", "step")),
-    ("funnel_breakdown", "funnel_breakdown", ("breakdown", "value", "step")),
-    ("ttc_histogram", "ttc_histogram", ("step", "bin_index")),
-    ("transitions", "transitions", ("from_order", "to_order", "from_stage", "to_stage")),
-    ("journeys", "journeys", ("customer_id",)),
-    ("stage_coverage", "stage_coverage", ("stage_order", "stage")),
-    ("loops", "loops", ("from_order", "to_order")),
-    ("paths", "paths", ("path_kind", "rank")),
-    ("stage_dwell", "stage_dwell", ("stage_order",)),
-    ("stage_stock", "stage_stock", ("day", "stage_order")),
-    ("barriers", "barriers", ("barrier_kind", "rank")),
-    ("stage_kpis", "stage_kpis", ("stage_order", "kpi")),
-    ("quarantine", "quarantine", ("source", "file", "row_number")),
-)
-
-EXPORTED_TABLES = tuple(table for table, _, _ in EXPORTS)
-
-ANCHOR_RULE = "latest step-1 event that reaches the furthest step (re-anchoring, as PostHog and ClickHouse)"
+#: Exported tables, in the order they are written (each to ``<table>.<format>``, sorted by
+#: :func:`cjm_pipeline.steps.order_of`).
+EXPORTED_TABLES = ("funnel", "funnel_trends", "funnel_breakdown", "ttc_histogram", "transitions", "journeys",
+                   "stage_coverage", "loops", "paths", "stage_dwell", "stage_stock", "barriers", "stage_kpis",
+                   "quarantine")
 
 _OUTPUTS_DDL = """
 create table if not exists main._cjm_outputs (
@@ -61,7 +46,7 @@ create table if not exists main._cjm_outputs (
 def metadata(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, run_id: str) -> dict:
     """How the outputs were computed: what an analyst needs to compare two numbers."""
     cutoff = db.scalar(con, "select max(event_ts) from events") if db.table_exists(con, "events") else None
-    steps = funnel_steps(cfg)
+    steps = db.read_table(con, "cfg_funnel_steps", order_by=("step",))  # the funnel these outputs were built with
     return {
         "run_id": run_id,
         "cjm_version": __version__,
@@ -89,12 +74,12 @@ def metadata(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, run_id: str) -
 
 #: Exported tables that quote raw input, with the query that masks phones and e-mails in them
 #: (used unless ``output.pii: clear``).
-MASKED_EXPORTS = {"quarantine": "exports/quarantine.sql"}
+MASKED_EXPORTS = {"quarantine": "queries/quarantine_masked.sql"}
 
 
-def write_output(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, table: str, path: Path,
-                 order_by: tuple[str, ...] = ()) -> Path:
-    """One table to one file in the configured format (and, for CSV, delimiter, encoding, decimal mark)."""
+def write_output(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, table: str, path: Path) -> Path:
+    """One table to one file in the configured format (and, for CSV, delimiter, encoding, decimal mark),
+    sorted as :func:`cjm_pipeline.steps.order_of` says."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fmt = cfg.output.format
     delimiter, encoding, decimal_comma = cfg.output.csv_dialect
@@ -104,7 +89,8 @@ def write_output(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, table: str
         source = f"_cjm_masked_{table}"
         db.execute(con, f"create or replace temp view {source} as " + db.read_sql(MASKED_EXPORTS[table]))
     try:
-        db.copy_table(con, source, tmp, fmt=fmt, delimiter=delimiter, decimal_comma=decimal_comma, order_by=order_by)
+        db.copy_table(con, source, tmp, fmt=fmt, delimiter=delimiter, decimal_comma=decimal_comma,
+                      order_by=order_of(table))
     finally:
         if source != table:
             db.execute(con, f"drop view if exists {source}")
@@ -125,10 +111,10 @@ def export_all(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, *, kind: str
     meta = metadata(con, cfg, run_id)
     db.execute(con, _OUTPUTS_DDL)
     written = []
-    for table, stem, order in EXPORTS:
+    for table in EXPORTED_TABLES:
         if tables is not None and table not in tables:
             continue
-        path = write_output(con, cfg, table, out_dir / f"{stem}.{cfg.output.format}", order)
+        path = write_output(con, cfg, table, out_dir / f"{table}.{cfg.output.format}")
         written.append(path)
         write_sidecar(path, {**meta, "table": table})
         record_output(con, run_id, kind, table, path, meta)

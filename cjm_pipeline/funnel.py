@@ -1,4 +1,6 @@
-"""The funnel and the stage timeline: what the numbers mean (SEMANTICS.md, restated).
+"""The funnel and the stage timeline: what the numbers mean, and the funnel's config as tables.
+
+The definitions are written out, with worked examples, in ``docs/semantics.md``; in short:
 
 Query intuition
 ---------------
@@ -45,75 +47,82 @@ Query intuition
 
 from __future__ import annotations
 
-import duckdb
+from typing import Any
+
 import pandas as pd
 
-from . import db
-from .config import PROPERTY_PREFIX, FunnelConfig, PipelineConfig, check_funnel, parse_duration
-from .errors import ConfigError
-from .steps import StepResult
+from .config import FunnelConfig
+from .schema import PROPERTY_PREFIX
+
+#: How funnel_attempts chains events (see :func:`funnel_attempt_rule`): one SQL file each.
+ATTEMPT_RULES = ("greedy", "chain", "furthest")
+
+#: How an attempt is anchored (the sidecars quote it).
+ANCHOR_RULE = "latest step-1 event that reaches the furthest step (re-anchoring, as PostHog and ClickHouse)"
 
 
-def recompute_funnel(con: duckdb.DuckDBPyConnection, funnel: FunnelConfig, *, where: str = "") -> list[StepResult]:
-    """Rebuild the funnel tables on ``con`` from its ``classified_events`` with these funnel settings.
+def funnel_steps(stages: pd.DataFrame, funnel: FunnelConfig) -> pd.DataFrame:
+    """``cfg_funnel_steps(step, stage, stage_order, window_s)``: the stages (``cfg_stages``: stage,
+    stage_order, window_s) from ``from_stage`` to ``to_stage`` of ``funnel`` (all unless a sub-range
+    is set), numbered from 1. ``window_s`` is the per-step window from the previous step, in
+    seconds: the funnel's ``step_windows`` entry, else the stage's own ``window``; none at step 1
+    (nothing precedes it) and in furthest mode (it has no order of steps). The one place step
+    windows are worked out.
 
-    ``where`` prefixes option names in errors (``--`` for the CLI).
-    """
-    from .pipeline import FUNNEL_STEPS, STEPS, funnel_params, run_steps
-    problems = check_funnel(funnel, where=where)
-    if problems:
-        raise ConfigError("funnel options", problems)
-    steps = tuple(s for s in STEPS if s.name in FUNNEL_STEPS)
-    has_step_windows = bool(db.scalar(con, "select count(window_s) from cfg_funnel_steps"))
-    return run_steps(con, None, steps, params=funnel_params(funnel, has_step_windows=has_step_windows))
-
-
-def funnel_steps(cfg: PipelineConfig, funnel: FunnelConfig | None = None) -> pd.DataFrame:
-    """``cfg_funnel_steps(step, stage, stage_order, window_s)``: the stages from ``from_stage`` to
-    ``to_stage`` of ``funnel`` (default: the config's main funnel; all stages unless a sub-range is
-    set), from 1. ``window_s`` is the per-step window from the previous step, in seconds: the
-    funnel's ``step_windows`` entry, else the stage's ``window``; none at step 1 and in furthest mode.
-
-    >>> from cjm_pipeline.config import config_from_dict
-    >>> cfg = config_from_dict({"sources": [{"name": "s", "format": "generic_events", "path": "x.csv"}],
-    ...     "stages": [{"name": n, "rules": [{"event_type": n}], "window": "1h"} for n in "abcd"],
-    ...     "funnel": {"from_stage": "b", "to_stage": "c", "step_windows": {"c": "30m"}}})
-    >>> steps = funnel_steps(cfg)
+    >>> stages = pd.DataFrame({"stage": list("abcd"), "stage_order": [1, 2, 3, 4], "window_s": [3600] * 4})
+    >>> steps = funnel_steps(stages, FunnelConfig(from_stage="b", to_stage="c", step_windows={"c": "30m"}))
     >>> steps[["step", "stage", "stage_order"]].values.tolist(), steps["window_s"].tolist()
     ([[1, 'b', 2], [2, 'c', 3]], [<NA>, 1800])
+    >>> funnel_steps(stages, FunnelConfig(mode="furthest"))["window_s"].tolist()
+    [<NA>, <NA>, <NA>, <NA>]
     """
-    funnel = funnel or cfg.funnel
-    names = cfg.stage_names
+    ordered = stages.sort_values("stage_order").reset_index(drop=True)
+    names = ordered["stage"].tolist()
     lo = names.index(funnel.from_stage) if funnel.from_stage else 0
     hi = names.index(funnel.to_stage) if funnel.to_stage else len(names) - 1
     rows = []
-    for i, order in enumerate(range(lo + 1, hi + 2)):
-        stage = cfg.stages[order - 1]
-        window_s = parse_duration(stage.window) if stage.window and i > 0 and funnel.mode != "furthest" else None
-        rows.append((i + 1, stage.name, order, window_s))
-    steps = pd.DataFrame(rows, columns=["step", "stage", "stage_order", "window_s"])
-    return with_step_windows(steps, funnel.step_windows, funnel.mode)
+    for i, row in enumerate(ordered.iloc[lo:hi + 1].itertuples(index=False)):
+        window_s = None
+        if i > 0 and funnel.mode != "furthest":
+            if row.stage in funnel.step_windows:
+                window_s = funnel.step_windows[row.stage].seconds
+            elif "window_s" in ordered and pd.notna(row.window_s):
+                window_s = int(row.window_s)
+        rows.append((i + 1, row.stage, int(row.stage_order), window_s))
+    return pd.DataFrame(rows, columns=["step", "stage", "stage_order", "window_s"]).astype({"window_s": "Int64"})
 
 
-def with_step_windows(steps: pd.DataFrame, step_windows: dict[str, str], mode: str) -> pd.DataFrame:
-    """``steps`` (``cfg_funnel_steps``) with the window of each stage ``step_windows`` names replaced
-    by that duration, in seconds; never at step 1 (nothing precedes it) nor in furthest mode.
+def breakdown_table(funnel: FunnelConfig) -> pd.DataFrame:
+    """``cfg_breakdowns(breakdown, property_name)``: ``property_name`` is the name after
+    ``properties.``, else null.
 
-    >>> steps = pd.DataFrame({"step": [1, 2], "stage": ["a", "b"], "stage_order": [1, 2], "window_s": [None, 60]})
-    >>> with_step_windows(steps, {"a": "1h", "b": "2m"}, "ordered")["window_s"].tolist()
-    [<NA>, 120]
+    >>> breakdown_table(FunnelConfig(breakdowns=["cohort", "properties.city"])).values.tolist()
+    [['cohort', <NA>], ['properties.city', 'city']]
     """
-    out = steps.copy()
-    if mode != "furthest":
-        out["window_s"] = [parse_duration(step_windows[stage]) if stage in step_windows and i > 0 else w
-                           for i, (stage, w) in enumerate(zip(out["stage"], out["window_s"]))]
-    return out.astype({"window_s": "Int64"})
-
-
-def funnel_tables(cfg: PipelineConfig, funnel: FunnelConfig | None = None) -> dict[str, pd.DataFrame]:
-    """The config tables of one funnel: ``cfg_funnel_steps`` and ``cfg_breakdowns(breakdown, property_name)``."""
-    funnel = funnel or cfg.funnel
-    breakdowns = pd.DataFrame(
+    return pd.DataFrame(
         [(b, b[len(PROPERTY_PREFIX):] if b.startswith(PROPERTY_PREFIX) else None) for b in funnel.breakdowns],
         columns=["breakdown", "property_name"]).astype({"breakdown": "string", "property_name": "string"})
-    return {"cfg_funnel_steps": funnel_steps(cfg, funnel), "cfg_breakdowns": breakdowns}
+
+
+def funnel_tables(stages: pd.DataFrame, funnel: FunnelConfig) -> dict[str, pd.DataFrame]:
+    """The config tables of one funnel: ``cfg_funnel_steps`` and ``cfg_breakdowns``."""
+    return {"cfg_funnel_steps": funnel_steps(stages, funnel), "cfg_breakdowns": breakdown_table(funnel)}
+
+
+def funnel_attempt_rule(funnel: FunnelConfig, has_step_windows: bool) -> str:
+    """The SQL variant of funnel_attempts: ``furthest`` for that mode; ordered and strict funnels
+    chain events greedily (``greedy``), or, when a step has its own window, with the general
+    reachability search (``chain``): the results agree where both apply, the greedy one is faster."""
+    if funnel.mode == "furthest":
+        return "furthest"
+    return "chain" if has_step_windows else "greedy"
+
+
+def funnel_params(funnel: FunnelConfig, steps: pd.DataFrame) -> dict[str, Any]:
+    """The parameters of the funnel steps for ``funnel``, whose steps are ``steps`` (``cfg_funnel_steps``)."""
+    entry_from, entry_to = funnel.entry_bounds()
+    has_step_windows = bool(steps["window_s"].notna().any())
+    return {"window_s": funnel.window_seconds, "mode": funnel.mode, "entry_from": entry_from, "entry_to": entry_to,
+            "top_n": funnel.top_n, "cohort_period": funnel.cohort_period, "trend_period": funnel.trend_period,
+            "attempt_rule": funnel_attempt_rule(funnel, has_step_windows), "strict": funnel.mode == "strict",
+            "unit": funnel.unit, "session_gap_s": funnel.session_gap_seconds}

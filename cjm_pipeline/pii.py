@@ -37,7 +37,7 @@ from .errors import CjmError
 PII_TYPES = ("phone", "email")
 HASH_PREFIX = "sha256:"
 
-#: Phones and e-mails inside free text (the same patterns as sql/exports/quarantine.sql).
+#: Phones and e-mails inside free text (the same patterns as sql/queries/quarantine_masked.sql).
 _TEXT_PATTERNS = (
     (re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"), "<email>"),
     (re.compile(r"\+\d[\d \-()]{8,16}\d"), "<phone>"),

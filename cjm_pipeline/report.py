@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-import click
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -506,37 +505,3 @@ def build_report(config_or_path: PipelineConfig | str | Path, out: str | Path | 
     for message in result.warnings:
         warnings.warn(message, ReportWarning, stacklevel=2)
     return result.path
-
-
-@click.command("report")
-@click.option("-c", "--config", "config_path", required=True, type=click.Path(dir_okay=False),
-              help="Pipeline config (YAML), e.g. configs/sample.yaml.")
-@click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False),
-              help="Write the report here (default: report.html in the output folder).")
-@click.option("--lang", type=click.Choice(LANGS), default="en", show_default=True, help="Language of the labels.")
-@click.option("--png", "png_dir", type=click.Path(file_okay=False), metavar="DIR",
-              help="Also write each chart as a PNG into DIR (needs kaleido and Chrome or Chromium).")
-def report_command(config_path: str, out_path: str | None, lang: str, png_dir: str | None) -> None:
-    """Write one self-contained HTML report: summary, charts and key tables.
-
-    It reads the tables of the last `cjm run` (nothing is recomputed) and opens offline:
-    plotly.js is embedded in the file.
-
-    \b
-    Example:
-      cjm report -c configs/sample.yaml
-      cjm report -c configs/sample.yaml --lang ru -o build/report_ru.html --png build/slides
-    """
-    from .cli import handle_errors  # late: cli registers this command, so a top-level import would be circular
-
-    handle_errors(_report)(config_path, out_path, lang, png_dir)
-
-
-def _report(config_path: str, out_path: str | None, lang: str, png_dir: str | None) -> None:
-    result = make_report(config_path, out_path, lang, png_dir)
-    size_kb = result.path.stat().st_size / 1024
-    click.echo(f"report: {result.path} ({size_kb:,.0f} KB, {len(result.charts)} charts)")
-    if result.pngs:
-        click.echo(f"  png: {len(result.pngs)} file(s) in {Path(png_dir)}/")
-    for message in result.warnings:
-        click.echo(f"warning: {message}", err=True)

@@ -1,9 +1,15 @@
-"""A pipeline step: one output table, built from declared input tables by one SQL file.
+"""The pipeline order, as data: :data:`STEPS`, each a :class:`Step` building one table from one SQL file.
 
-A :class:`Step` is data: its name is its output table and the stem of its SQL file
-``sql/<layer>/<name>.sql``; ``inputs`` are the tables it reads (checked before it runs,
-and by a test against the SQL text); ``grain`` is the key that must be unique in its
-output (checked after it runs).
+A :class:`Step` names its output table, which is also the stem of its SQL file
+``sql/<layer>/<name>.sql``; ``inputs`` are the tables it reads (checked before it runs, and by a
+test against the SQL text); ``grain`` is the key that must be unique in its output (checked
+after it runs); ``order`` is how the table is sorted whenever it is read or exported (default:
+its grain), the one place that says so for the CLI, the exports, the report and
+:class:`~cjm_pipeline.warehouse.Warehouse`.
+
+A step with ``materialize="view"`` is a view rather than a table: one job of a larger
+transformation (``stg_events`` is staged through four of them) that no one reads on its own;
+DuckDB inlines it into the query that reads it. A view takes no ``$params``.
 
 A step with ``iterate_param`` computes a fixpoint: its SQL file makes round 0 and
 ``sql/<layer>/<name>__next.sql`` (reading the table itself) makes the next round, repeated
@@ -13,34 +19,27 @@ converged by then fails rather than return a partial answer.
 A step with ``variants`` has one SQL file per variant, ``sql/<layer>/<name>__<variant>.sql``,
 chosen by the run parameter ``variant_param`` (e.g. the funnel mode). Every variant
 builds the same table with the same columns; ``inputs`` is the union of what they read.
+
+The layers, in order: ``staging`` (raw rows typed and checked), ``events`` (unified events and
+the row accounting), ``identity`` (customers), ``stages`` (each event's stage), ``journey`` (stage
+visits, transitions, loops, paths, dwell, stock), ``funnel`` (the funnel, its breakdowns and
+trends) and ``outputs`` (the per-customer journeys, barriers and KPIs, which read both).
 """
 
 from __future__ import annotations
 
+import difflib
 import time
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import duckdb
 
 from . import db
-from .errors import StepError
-
-
-class Engine(Protocol):
-    """What a step needs of the engine it runs on: :class:`cjm_pipeline.db.DuckDBEngine` or
-    :class:`cjm_pipeline.spark.SparkEngine`."""
-
-    def tables(self) -> set[str]: ...
-    def materialize(self, table: str, relpath: str, params: dict[str, Any]) -> None: ...
-    def scalar(self, sql: str, params: dict[str, Any] | None = None) -> Any: ...
-    def drop(self, table: str) -> None: ...
-    def rename(self, source: str, target: str) -> None: ...
-
-
-def as_engine(con: "duckdb.DuckDBPyConnection | Engine") -> Engine:
-    """An engine as is; a DuckDB connection wrapped in :class:`cjm_pipeline.db.DuckDBEngine`."""
-    return db.DuckDBEngine(con) if isinstance(con, duckdb.DuckDBPyConnection) else con
+from .config import FUNNEL_UNITS
+from .engines import Engine, as_engine
+from .errors import CjmError, StepError
+from .funnel import ATTEMPT_RULES
 
 
 @dataclass(frozen=True)
@@ -53,6 +52,10 @@ class Step:
     variant_param: str | None = None
     variants: tuple[str, ...] = ()
     iterate_param: str | None = None
+    order: tuple[str, ...] = ()
+    """How the table is sorted when read or exported; default: its grain."""
+    materialize: str = "table"
+    """``table``, or ``view`` for an intermediate job inlined into the step that reads it."""
 
     def sql_path(self, params: dict[str, Any] | None = None) -> str:
         """The SQL file for these run parameters (relative to ``sql/``)."""
@@ -77,16 +80,23 @@ class Step:
             return (self.sql_path(),)
         return tuple(self.sql_path({self.variant_param: v}) for v in self.variants)
 
+    @property
+    def order_by(self) -> tuple[str, ...]:
+        return self.order or self.grain
+
     def run(self, con: "duckdb.DuckDBPyConnection | Engine", params: dict[str, Any], *,
             check_grain: bool = True) -> "StepResult":
-        """Build the output table on a DuckDB connection or an :class:`Engine`; return its row
-        count and the seconds it took."""
+        """Build the output on a DuckDB connection or an :class:`~cjm_pipeline.engines.Engine`;
+        return its row count (none for a view) and the seconds it took."""
         engine = as_engine(con)
         existing = engine.tables()
         missing = [t for t in self.inputs if t not in existing]
         if missing:
             raise StepError(self.name, f"missing input tables {missing}")
         started = time.perf_counter()
+        if self.materialize == "view":
+            engine.view(self.name, self.sql_path(params))
+            return StepResult(self.name, None, time.perf_counter() - started)
         engine.materialize(self.name, self.sql_path(params), params)
         rounds = self._iterate(engine, params) if self.iterate_param else None
         if check_grain and self.grain:
@@ -94,7 +104,7 @@ class Step:
         rows = engine.scalar(f"select count(*) from {self.name}")
         return StepResult(self.name, rows, time.perf_counter() - started, rounds)
 
-    def _iterate(self, engine: "Engine", params: dict[str, Any]) -> int:
+    def _iterate(self, engine: Engine, params: dict[str, Any]) -> int:
         """Repeat the next-round SQL until the table stops changing; return the rounds it took."""
         limit = int(params[self.iterate_param])
         nxt = f"{self.name}__next"
@@ -121,7 +131,144 @@ class Step:
 @dataclass(frozen=True)
 class StepResult:
     step: str
-    rows: int
+    rows: int | None
+    """Rows of the table built (None for a view)."""
     seconds: float
     rounds: int | None = None
     """Rounds an iterated step took to converge."""
+
+
+#: Tables the steps read that no step builds: the raw layer and the config tables.
+SOURCE_TABLES = (
+    "raw_events", "raw_rejects", "raw_reference", "_cjm_loads",
+    "cfg_sources", "cfg_null_tokens", "cfg_reference_lookups", "cfg_identity_blocklist", "cfg_identity_hub_types",
+    "_cjm_identity_state", "identity_merges", "cfg_stages", "cfg_stage_rules", "cfg_rule_conditions", "cfg_funnel_steps",
+    "cfg_stage_kpis", "cfg_breakdowns",
+)
+
+STEPS: tuple[Step, ...] = (
+    # staging: raw rows typed and checked, one job per file
+    Step("hit_visits", "staging", ("raw_events", "cfg_sources"), grain=("watch_id",),
+         doc="Metrica hits with their visit and its traffic attribution"),
+    Step("stg_raw", "staging", ("raw_events", "cfg_sources", "hit_visits"), materialize="view",
+         doc="raw rows of the configured sources with their time zone; Metrica hits take their visit's traffic"),
+    Step("stg_values", "staging", ("stg_raw", "cfg_null_tokens"), materialize="view",
+         doc="values trimmed and typed: placeholder identifiers, revenue, the identifiers the parsers listed"),
+    Step("stg_times", "staging", ("stg_values",), materialize="view",
+         doc="event and version times in UTC, from every spelling the sources use"),
+    Step("stg_checked", "staging", ("stg_times",), materialize="view",
+         doc="each row's stable event_id and, for an unusable row, the reason"),
+    Step("stg_events", "staging", ("stg_checked", "raw_reference", "cfg_reference_lookups"),
+         doc="raw rows typed and checked, with names from the parsers' dictionaries; rejected records marked"),
+    # events: one row per distinct event, and every input row accounted for
+    Step("events", "events", ("stg_events", "cfg_sources"), grain=("event_id",),
+         doc="unified events, duplicates removed"),
+    Step("quarantine", "events", ("raw_rejects", "stg_events", "cfg_sources"), order=("source", "file", "row_number"),
+         doc="input rows that could not be loaded, with the reason"),
+    Step("source_accounting", "events", ("_cjm_loads", "stg_events", "events", "quarantine", "raw_reference",
+                                         "cfg_sources"),
+         grain=("source",), doc="rows in = loaded + duplicate + quarantined, per source"),
+    # identity: customers
+    Step("event_identifiers", "identity", ("events", "cfg_identity_blocklist"), grain=("event_id", "identifier"),
+         doc="identifier observations: which event carried which identifier (cleaned, raw), blocked or not"),
+    Step("identity_hubs", "identity", ("event_identifiers", "cfg_identity_hub_types"), grain=("identifier",),
+         doc="phones/e-mails on too many CRM contacts: they join nobody"),
+    Step("event_nodes", "identity", ("events", "event_identifiers", "identity_hubs"), grain=("event_id",),
+         doc="each event's identity node (its smallest linking identifier, or the event itself)"),
+    Step("identity_edges", "identity", ("event_nodes", "event_identifiers", "identity_hubs"), grain=("id_a", "id_b"),
+         doc="identifier pairs seen in one record (blocked identifiers and hubs excluded)"),
+    Step("identity_nodes", "identity", ("identity_edges",), grain=("identifier",),
+         doc="each identity node numbered (integers make the component rounds cheap)"),
+    Step("identity_adjacency", "identity", ("identity_edges", "identity_nodes"), grain=("src", "dst"),
+         doc="the identity graph as integer pairs, both directions"),
+    Step("identity_components", "identity", ("identity_adjacency",), grain=("node_id",),
+         iterate_param="max_iterations",
+         doc="connected components: min-label propagation with pointer jumping, repeated to a fixpoint"),
+    Step("identity_map", "identity", ("identity_components", "identity_nodes", "_cjm_identity_state"),
+         grain=("identifier",),
+         doc="identifier -> customer_id, stable across runs (a merge keeps the oldest id)"),
+    Step("identity_run_merges", "identity", ("identity_map", "_cjm_identity_state", "identity_edges"),
+         grain=("customer_id",), doc="earlier customers this run joins into one, with a linking identifier"),
+    Step("identity_flagged", "identity", ("identity_map",), grain=("customer_id",),
+         doc="customers with more identifiers than identity.flag_component_size"),
+    Step("customer_events", "identity", ("events", "event_nodes", "identity_map"), grain=("event_id",),
+         doc="each event's customer_id (with its source, type and time)"),
+    # stages: each event's stage
+    Step("classified_events", "stages", ("events", "customer_events", "cfg_stage_rules", "cfg_rule_conditions"),
+         grain=("event_id",), doc="events with their customer_id and stage (first matching rule)"),
+    Step("stage_coverage", "stages", ("classified_events", "cfg_stages"), grain=("stage",), order=("stage_order", "stage"),
+         doc="events and customers per stage, and events with no stage"),
+    Step("unmatched_event_types", "stages", ("classified_events",), grain=("source", "event_type"),
+         doc="event types no rule matched"),
+    # journey: the stage timeline, whatever the funnel settings
+    Step("stage_visits", "journey", ("classified_events",), grain=("customer_id", "visit_index"),
+         doc="consecutive events of one stage collapsed into visits"),
+    Step("stage_transitions", "journey", ("stage_visits",), grain=("customer_id", "transition_index"),
+         doc="moves between consecutive visits: start, forward, skip, back, end"),
+    Step("transitions", "journey", ("stage_transitions",), grain=("from_stage", "to_stage"),
+         order=("from_order", "to_order", "from_stage", "to_stage"), doc="stage transition matrix"),
+    Step("loops", "journey", ("stage_visits", "stage_transitions", "cfg_stages"), grain=("from_stage", "to_stage"),
+         order=("from_order", "to_order"),
+         doc="back-steps j -> i: customers, occurrences, resolved share, return time, looper vs non-looper conversion"),
+    Step("paths", "journey", ("stage_visits", "cfg_stages"), grain=("path_kind", "stage_path"), order=("path_kind", "rank"),
+         doc="most common full and collapsed stage paths (top N per kind, plus (other))"),
+    Step("stage_dwell", "journey", ("stage_visits", "cfg_stages"), grain=("stage",), order=("stage_order",),
+         doc="time spent in each stage visit (median, p90, mean) and open visits"),
+    Step("stage_stock", "journey", ("stage_visits", "cfg_stages"), grain=("day", "stage"), order=("day", "stage_order"),
+         doc="customers whose current stage is X at the end of each day"),
+    # funnel: depends on the funnel settings (rebuilt by `cjm funnel` and for each named funnel)
+    Step("funnel_events", "funnel", ("classified_events", "event_identifiers"), grain=("event_id",),
+         variant_param="unit", variants=FUNNEL_UNITS,
+         doc="the events the funnel reads, each with its unit: customer, CRM deal or session (funnel.unit)"),
+    Step("funnel_positions", "funnel", ("funnel_events", "cfg_funnel_steps"), grain=("unit_id", "pos"),
+         doc="each unit's funnel-stage events in order, with their stage visit, and the attempts' anchors"),
+    Step("funnel_attempts", "funnel", ("funnel_positions", "funnel_events", "cfg_funnel_steps"),
+         grain=("unit_id", "attempt", "step"), variant_param="attempt_rule", variants=ATTEMPT_RULES,
+         doc="per attempt (step-1 entry), the steps it reaches: event chains (ordered, strict) or furthest stage"),
+    Step("funnel_customer_steps", "funnel", ("funnel_attempts", "classified_events"), grain=("unit_id", "step"),
+         doc="per unit (customer, deal or session), the steps of its best attempt, and whether its window has closed"),
+    Step("funnel", "funnel", ("funnel_customer_steps", "funnel_events", "cfg_funnel_steps"), grain=("step",),
+         doc="the ordered funnel with conversion, drop-off and time to convert"),
+    Step("funnel_breakdown", "funnel", ("funnel_customer_steps", "funnel_events", "classified_events", "cfg_breakdowns",
+                                        "cfg_funnel_steps"), grain=("breakdown", "value", "step"),
+         doc="the funnel per value of each breakdown (first/last channel, entry source, cohort, property)"),
+    Step("ttc_histogram", "funnel", ("funnel_customer_steps", "cfg_funnel_steps"), grain=("step", "bin_index"),
+         doc="time from each funnel step to the next, in fixed bins (<1m ... 30d+)"),
+    Step("funnel_trends", "funnel", ("funnel_attempts", "classified_events", "cfg_funnel_steps"),
+         grain=("period_start", "step"), doc="the funnel by entry period, each period's best attempt per customer"),
+    # outputs: read the journey and the funnel layers
+    Step("journeys", "outputs", ("classified_events", "stage_visits", "stage_transitions", "funnel_customer_steps",
+                                 "cfg_funnel_steps"), grain=("customer_id",),
+         doc="one row per customer: path, furthest stage, back-steps, conversion"),
+    Step("barriers", "outputs", ("funnel", "transitions"), grain=("barrier_kind", "rank"),
+         doc="top 5 drop-offs, slow steps and back-steps, with the numbers behind each rank"),
+    Step("stage_kpis", "outputs", ("cfg_stage_kpis", "funnel"), grain=("stage", "kpi"), order=("stage_order", "kpi"),
+         doc="stage KPI targets from the config against the funnel: actual, met, gap"),
+)
+
+STEP_NAMES = tuple(s.name for s in STEPS)
+BY_NAME = {s.name: s for s in STEPS}
+
+#: Steps that depend only on the funnel settings: rebuilt by `cjm funnel` and for each named funnel.
+FUNNEL_STEPS = tuple(s.name for s in STEPS if s.layer in ("funnel", "outputs"))
+
+
+def order_of(table: str) -> tuple[str, ...]:
+    """How a step's table is sorted when read or exported (none for other tables).
+
+    >>> order_of("transitions"), order_of("journeys"), order_of("_cjm_runs")
+    (('from_order', 'to_order', 'from_stage', 'to_stage'), ('customer_id',), ())
+    """
+    step = BY_NAME.get(table)
+    return step.order_by if step else ()
+
+
+def select_steps(until: str | None = None) -> tuple[Step, ...]:
+    """The steps up to and including ``until`` (all when None)."""
+    if until is None:
+        return STEPS
+    if until not in STEP_NAMES:
+        close = difflib.get_close_matches(until, STEP_NAMES, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        raise CjmError(f"unknown step '{until}'{hint} (steps: {', '.join(STEP_NAMES)})")
+    return STEPS[: STEP_NAMES.index(until) + 1]

@@ -23,11 +23,12 @@ import duckdb
 import pandas as pd
 
 from . import db
-from .config import FunnelConfig, PipelineConfig, check_funnel_stages
-from .errors import ConfigError, WarehouseError
+from .config import FunnelConfig, PipelineConfig, funnel_with
+from .errors import WarehouseError
 from .ingest.records import normalise_identifiers
 from .pii import CLEAR, HASH_PREFIX, PII_TYPES, PiiPolicy, policy_for
-from .funnel import recompute_funnel, with_step_windows
+from .pipeline import named_funnel_schema, recompute_funnel
+from .steps import order_of
 
 
 class Warehouse:
@@ -64,7 +65,7 @@ class Warehouse:
     def table(self, name: str) -> pd.DataFrame:
         """A whole table."""
         with self.connect() as con:
-            return db.read_table(con, name)
+            return db.read_table(con, name, order_by=order_of(name))
 
     def sql(self, query: str, **params: Any) -> pd.DataFrame:
         """Any select over the warehouse, values bound as ``$name`` parameters."""
@@ -75,57 +76,45 @@ class Warehouse:
                step_windows: dict[str, str] | None = None) -> pd.DataFrame:
         """The funnel, one row per step; with ``window``, ``mode``, ``unit`` (customer, deal, session)
         or ``step_windows`` (``{stage: duration}``, added to the stored ones), recomputed without
-        writing anything."""
+        writing anything (:func:`cjm_pipeline.pipeline.recompute_funnel`)."""
         if window is None and mode is None and unit is None and not step_windows:
-            return self._read("funnel", ("step",))
+            return self._read("funnel")
         with self.connect() as con:
             stored = self._stored_funnel(con)
-            funnel = replace(stored, window=window or stored.window, mode=mode or stored.mode,
-                             unit=unit or stored.unit, step_windows={**stored.step_windows, **(step_windows or {})})
-            if step_windows:
-                steps = db.read_table(con, "cfg_funnel_steps", order_by=("step",))
-                problems = check_funnel_stages(replace(funnel, step_windows=step_windows), steps["stage"].tolist(),
-                                               where="step_windows: ")
-                if problems:
-                    raise ConfigError("funnel options", problems)
-                db.write_table(con, "cfg_funnel_steps", with_step_windows(steps, funnel.step_windows, funnel.mode))
-            recompute_funnel(con, funnel)
-            return db.read_table(con, "funnel", order_by=("step",))
+            funnel = funnel_with(stored, where="", window=window, mode=mode, unit=unit,
+                                 step_windows={**stored.step_windows, **(step_windows or {})})
+            recompute_funnel(con, funnel, where="step_windows: " if step_windows else "")
+            return db.read_table(con, "funnel", order_by=order_of("funnel"))
 
     def named_funnel(self, name: str, table: str = "funnel") -> pd.DataFrame:
         """A table of one of the config's ``funnels:`` (schema ``funnel_<name>``), e.g. ``funnel`` or
         ``funnel_trends``."""
-        from .pipeline import named_funnel_schema
         schema, table = named_funnel_schema(name), db.check_table_name(table)
         with self.connect() as con:
             found = db.scalar(con, "select count(*) from duckdb_tables() where database_name = 'wh' "
                                    "and schema_name = $s and table_name = $t", {"s": schema, "t": table})
             if not found:
                 raise WarehouseError(f"the warehouse has no table {schema}.{table}; is '{name}' in the config's funnels:?")
-            cols = [d[0] for d in con.execute(f"select * from wh.{schema}.{table} limit 0").description]
-            order = [db.quote_ident(c) for c in ("period_start", "breakdown", "value", "customer_id", "step",
-                                                 "bin_index", "stage_order", "kpi", "barrier_kind", "rank")
-                     if c in cols]
-            return db.query(con, f"select * from wh.{schema}.{table}" + (f" order by {', '.join(order)}" if order else ""))
+            return db.read_table(con, table, order_by=order_of(table), schema=f"wh.{schema}")
 
     def transitions(self) -> pd.DataFrame:
         """The stage transition matrix, with (start) and (end) rows."""
-        return self._read("transitions", ("from_order", "to_order", "from_stage", "to_stage"))
+        return self._read("transitions")
 
     def journeys(self) -> pd.DataFrame:
         """One row per customer: stage path, furthest stage, back-steps, conversion."""
-        return self._read("journeys", ("customer_id",))
+        return self._read("journeys")
 
     def stage_coverage(self) -> pd.DataFrame:
-        return self._read("stage_coverage", ("stage_order", "stage"))
+        return self._read("stage_coverage")
 
     def quarantine(self) -> pd.DataFrame:
         """Input rows that could not be loaded, with the reason."""
-        return self._read("quarantine", ("source", "file", "row_number"))
+        return self._read("quarantine")
 
     def accounting(self) -> pd.DataFrame:
         """Per source: rows in = loaded + duplicate + quarantined."""
-        return self._read("source_accounting", ("source",))
+        return self._read("source_accounting")
 
     def runs(self) -> pd.DataFrame:
         """The run record, newest first."""
@@ -161,8 +150,8 @@ class Warehouse:
             params = {"customer_id": customer_id}
             return {
                 "customer_id": customer_id,
-                "identifiers": db.query(con, db.read_sql("explain/customer_identifiers.sql"), params),
-                "links": db.query(con, db.read_sql("explain/customer_links.sql"), params),
+                "identifiers": db.query(con, db.read_sql("queries/customer_identifiers.sql"), params),
+                "links": db.query(con, db.read_sql("queries/customer_links.sql"), params),
                 "merges": db.query(con, "select * from identity_merges where customer_id = $customer_id "
                                         "or list_contains(merged_ids, $customer_id) order by merged_at", params),
                 "journey": db.query(con, "select event_ts, source, event_type, stage, channel, event_id "
@@ -170,9 +159,10 @@ class Warehouse:
                                          "order by event_ts, stage_order nulls last, event_id", params),
             }
 
-    def _read(self, name: str, order_by: tuple[str, ...]) -> pd.DataFrame:
+    def _read(self, name: str) -> pd.DataFrame:
+        """A whole table, sorted as every reader sorts it (:func:`cjm_pipeline.steps.order_of`)."""
         with self.connect() as con:
-            return db.read_table(con, name, order_by=order_by)
+            return db.read_table(con, name, order_by=order_of(name))
 
     @staticmethod
     def _stored_funnel(con: duckdb.DuckDBPyConnection) -> FunnelConfig:

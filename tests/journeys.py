@@ -111,7 +111,7 @@ def spark_engine():
         import tempfile
 
         from cjm_pipeline.config import SparkConfig
-        from cjm_pipeline.spark import SparkEngine
+        from cjm_pipeline.engines.spark import SparkEngine
         _SPARK.append(SparkEngine(SparkConfig(master="local[2]"), tempfile.mkdtemp(prefix="cjm-spark-")))
     return _SPARK[0]
 

@@ -44,7 +44,7 @@ def run(journeys, stages=("a", "b", "c"), *, breakdowns=("first_channel", "last_
                    "cohort_period": cohort_period},
     })
     pipeline.write_config_tables(r.con, cfg)
-    params = pipeline.funnel_params(cfg.funnel)
+    params = pipeline.params_for(cfg)
     BREAKDOWN_STEP.run(r.con, params)
     TTC_STEP.run(r.con, params)
     return r

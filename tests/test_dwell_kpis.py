@@ -16,16 +16,11 @@ from cjm_pipeline.config import config_from_dict, load_config
 from cjm_pipeline.errors import ConfigError
 from cjm_pipeline.pipeline import write_config_tables
 from cjm_pipeline.stages import stage_tables
-from cjm_pipeline.steps import Step
+from cjm_pipeline.steps import BY_NAME, Step
 
-STAGE_DWELL = Step("stage_dwell", "journey", ("stage_visits", "cfg_stages"), grain=("stage",),
-                   doc="time spent in each stage visit (median, p90, mean) and open visits")
-STAGE_STOCK = Step("stage_stock", "journey", ("stage_visits", "cfg_stages"), grain=("day", "stage"),
-                   doc="customers whose current stage is X at the end of each day")
-BARRIERS = Step("barriers", "journey", ("funnel", "transitions"), grain=("barrier_kind", "rank"),
-                doc="top 5 drop-offs, slow steps and back-steps, with the numbers behind each rank")
-STAGE_KPIS = Step("stage_kpis", "journey", ("cfg_stage_kpis", "funnel"), grain=("stage", "kpi"),
-                  doc="stage KPI targets from the config against the funnel: actual, met, gap")
+# the pipeline's own steps (never copies: a copy would be checked while the real one drifts)
+STAGE_DWELL, STAGE_STOCK, BARRIERS, STAGE_KPIS = (BY_NAME[n] for n in ("stage_dwell", "stage_stock", "barriers",
+                                                                         "stage_kpis"))
 NEW_STEPS = (STAGE_DWELL, STAGE_STOCK, BARRIERS, STAGE_KPIS)
 
 

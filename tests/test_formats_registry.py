@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from cjm_pipeline.config import source_formats
+from cjm_pipeline.schema import FORMATS
 from cjm_pipeline.ingest.formats import FORMAT_MODULES, registry
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,5 +25,11 @@ def test_every_format_has_a_page_and_a_readme_entry():
             "database"} <= pages
 
 
-def test_config_knows_the_registry():
-    assert set(source_formats()) == {"generic_events", *registry()}
+def test_the_catalog_and_the_parsers_agree():
+    """schema.FORMATS (what the config checks know) names exactly the parsers' formats, with their options."""
+    reg = registry()
+    assert set(FORMATS) == {"generic_events", *reg}
+    for name, fmt in reg.items():
+        assert fmt.options == FORMATS[name].options, name
+        assert fmt.system == (FORMATS[name].system or name), name
+        assert fmt.suffixes == FORMATS[name].suffixes, name

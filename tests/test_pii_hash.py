@@ -184,12 +184,12 @@ def test_generic_hash_mode_masks_unreadable_rows_and_hashes_the_cells(tmp_path, 
 
 
 def test_mask_text_matches_the_export_mask():
-    """pii.mask_text (ingest) and sql/exports/quarantine.sql (exports) mask the same way."""
+    """pii.mask_text (ingest) and sql/queries/quarantine_masked.sql (exports) mask the same way."""
     samples = ["2025-01-01;call;8 (916) 123-45-67;Ivan@Mail.ru", "x,+7 903 765-43-21,y", "no contact 12345"]
     con = db.connect()
     try:
         db.execute(con, "create table quarantine as select unnest($t) as raw_text", {"t": samples})
-        got = [r[0] for r in db.execute(con, db.read_sql("exports/quarantine.sql"))]
+        got = [r[0] for r in db.execute(con, db.read_sql("queries/quarantine_masked.sql"))]
     finally:
         con.close()
     assert got == [mask_text(s) for s in samples]

@@ -20,7 +20,7 @@ def test_inputs_are_sources_or_earlier_outputs():
 
 
 #: Read-only queries the Python API runs over a built warehouse (not pipeline steps).
-QUERY_DIRS = ("explain/", "exports/")
+QUERY_DIRS = ("queries/",)
 
 
 def test_every_sql_file_belongs_to_exactly_one_step():

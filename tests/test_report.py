@@ -15,7 +15,8 @@ from click.testing import CliRunner
 import cjm_pipeline as cjm
 from cjm_pipeline import charts, report
 from cjm_pipeline.charts import fmt_int, fmt_pct
-from cjm_pipeline.report import ReportWarning, build_report, report_command
+from cjm_pipeline.cli import report as report_command
+from cjm_pipeline.report import ReportWarning, build_report
 from conftest import ROOT
 
 RU_STAGES = {"awareness": "Знакомство", "interest": "Интерес", "consideration": "Рассмотрение",

@@ -37,7 +37,7 @@ from cjm_pipeline import db, pipeline
 from cjm_pipeline.config import config_from_dict, load_config
 from cjm_pipeline.errors import CjmError
 from cjm_pipeline.simulate import simulate, simulate_project, world_model
-from cjm_pipeline.simulate.cli import simulate_command
+from cjm_pipeline.cli import simulate_command
 from cjm_pipeline.simulate.eventlog import LOG_COLUMNS, LOG_STAGES
 from cjm_pipeline.simulate.evaluate import pair_scores, read_truth, score_run, true_funnel
 from cjm_pipeline.simulate.model import check_model

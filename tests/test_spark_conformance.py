@@ -27,7 +27,7 @@ import yaml
 from click.testing import CliRunner
 
 import journeys
-from cjm_pipeline import cli, db, pipeline
+from cjm_pipeline import cli, db, pipeline, runs
 from cjm_pipeline.config import config_from_dict, load_config
 from conformance import all_differences
 
@@ -143,7 +143,7 @@ def test_journey_case_on_both_engines(module, case, kwargs, monkeypatch):
     mod = importlib.import_module(module)
     calls = []
     # the run's start time lands in identity_map.first_seen_at: the same on both engines
-    monkeypatch.setattr(pipeline, "_utcnow", lambda: dt.datetime(2026, 1, 1))
+    monkeypatch.setattr(runs, "utcnow", lambda: dt.datetime(2026, 1, 1))
 
     def on_both_engines(*args, **kw):
         on_duckdb = journeys.journeys_for(*args, **kw)

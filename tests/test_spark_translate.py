@@ -1,4 +1,4 @@
-"""The DuckDB → Spark SQL translation: each rewrite of ``cjm_pipeline.spark_rewrites`` is checked
+"""The DuckDB → Spark SQL translation: each rewrite of ``cjm_pipeline.engines.spark_rewrites`` is checked
 by running a DuckDB idiom on DuckDB and its translation on Spark (local) and comparing the rows,
 plus text checks that parameters stay bound and every step file translates.
 
@@ -17,7 +17,7 @@ import duckdb
 import pytest
 
 from cjm_pipeline import db, pipeline
-from cjm_pipeline.spark import RECURSIVE, recursive_levels, translate  # sqlglot is imported on first use
+from cjm_pipeline.engines.spark import RECURSIVE, recursive_levels, translate  # sqlglot is imported on first use
 
 if os.environ.get("CJM_SKIP_SPARK") == "1":
     pytest.importorskip("sqlglot")

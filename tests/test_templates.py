@@ -22,7 +22,7 @@ from click.testing import CliRunner
 from cjm_pipeline import pipeline
 from cjm_pipeline.config import load_config
 from cjm_pipeline.simulate import TEMPLATES, simulate_project, world_model
-from cjm_pipeline.simulate.cli import init_command
+from cjm_pipeline.cli import init_command
 from cjm_pipeline.simulate.evaluate import score_run
 from cjm_pipeline.simulate.templates import TEMPLATE_DIR, template_names
 

@@ -38,7 +38,8 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from ..config import CANONICAL_COLUMNS, IDENTIFIER_COLUMNS, REQUIRED_COLUMNS, SourceConfig
+from ..config import SourceConfig
+from ..schema import CANONICAL_COLUMNS, IDENTIFIER_COLUMNS, REQUIRED_COLUMNS
 from ..errors import InputDataError
 from .formats import Fetched, Format, option_values
 from .records import ID_TYPES, Event, text

@@ -40,7 +40,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from .. import db
-from ..config import CANONICAL_COLUMNS, IDENTIFIER_COLUMNS, REQUIRED_COLUMNS, PipelineConfig, SourceConfig
+from ..config import PipelineConfig, SourceConfig
+from ..schema import CANONICAL_COLUMNS, IDENTIFIER_COLUMNS, REQUIRED_COLUMNS
 from ..errors import InputDataError
 from ..pii import CLEAR, PiiPolicy
 from .records import IDENTIFIERS_ARROW_TYPE, normalise_identifiers, protect_identifiers

@@ -42,18 +42,9 @@ import phonenumbers
 import pyarrow as pa
 
 from .. import db
-from ..config import EVENT_COLUMNS
+from ..schema import EVENT_COLUMNS, NULL_TOKENS, PARSER_ID_TYPES as ID_TYPES
 from ..pii import CLEAR, PiiPolicy
 
-#: Identifier types a parser may emit (issue: identity stitching uses these names).
-ID_TYPES = (
-    "ym_client_id", "ga_client_id", "user_id", "phone", "email",
-    "crm_contact", "crm_lead", "crm_deal", "crm_company",
-    "calltracking_session", "calltracking_visitor", "calltracking_client",
-)
-
-#: Values that are no identifier (compared trimmed and lower-cased).
-NULL_TOKENS = frozenset(("", "null", "none", "nil", "undefined", "nan", "n/a", "na", "-", "0", "(null)", "#n/a", "-1"))
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 

@@ -2,7 +2,7 @@
 
 The SQL in ``sql/`` stays the single source of truth, written for DuckDB. On Spark each
 step's file is translated by sqlglot (read ``duckdb``, write ``spark``) with the rewrites in
-:data:`cjm_pipeline.spark_rewrites.REWRITES` applied to the parsed tree, for the DuckDB idioms whose Spark translation is
+:data:`cjm_pipeline.engines.spark_rewrites.REWRITES` applied to the parsed tree, for the DuckDB idioms whose Spark translation is
 missing or silently different. Parameters stay bound: ``$name`` becomes Spark's named
 parameter marker ``:name`` and the value goes to ``spark.sql(..., args=...)``, never into
 the text. Where a translation would still be wrong, the DuckDB file is written in a portable
@@ -35,9 +35,9 @@ from typing import Any, Iterable
 
 import pyarrow as pa
 
-from . import db
-from .config import SparkConfig
-from .errors import CjmError, StepError
+from .. import db
+from ..config import SparkConfig
+from ..errors import CjmError, StepError
 
 # --------------------------------------------------------------------------- translation
 
@@ -169,7 +169,7 @@ def recursive_levels(sql: str) -> Levels:
 class SparkEngine:
     """Builds step tables on Spark, as Parquet folders registered as temporary views.
 
-    It implements the same small interface as :class:`cjm_pipeline.db.DuckDBEngine`
+    It implements the same small interface as :class:`cjm_pipeline.engines.duckdb_engine.DuckDBEngine`
     (``tables``, ``materialize``, ``scalar``, ``drop``, ``rename``), which is all
     :meth:`cjm_pipeline.steps.Step.run` needs.
     """
@@ -208,6 +208,15 @@ class SparkEngine:
             raise StepError(table, f"{source}: {e.args[0]}") from None
         except Exception as e:  # pyspark's errors do not share one base class with py4j's
             raise StepError(table, f"{source} on Spark: {_message(e)}") from e
+
+    def view(self, name: str, relpath: str) -> None:
+        """A temporary view ``name`` of the step file ``sql/<relpath>`` (translated; no parameters)."""
+        db.check_table_name(name)
+        try:
+            self.session.sql(translate(db.read_sql(relpath))).createOrReplaceTempView(name)
+        except Exception as e:
+            raise StepError(name, f"sql/{relpath} on Spark: {_message(e)}") from e
+        self._tables.add(name)
 
     def scalar(self, sql: str, params: dict[str, Any] | None = None) -> Any:
         rows = self.session.sql(translate(sql), args=db.bind(sql, params or {})).collect()

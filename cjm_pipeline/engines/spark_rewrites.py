@@ -5,7 +5,7 @@ intervals) but passes some DuckDB functions through unchanged or maps them to a 
 function of the same name and different meaning, without a warning
 (``../shared/reference/engines.md`` §7.1). Each rewrite here takes one such idiom, as the
 ``sql/`` files use it, to a Spark expression with DuckDB's meaning. Each is a function of one
-node, applied by :func:`cjm_pipeline.spark.translate` with ``Expression.transform``, and each
+node, applied by :func:`cjm_pipeline.engines.spark.translate` with ``Expression.transform``, and each
 has a case in ``tests/test_spark_translate.py``.
 """
 
