@@ -1,4 +1,4 @@
-"""cjm_pipeline.charts: each figure holds the stage names and numbers of the table it draws."""
+"""cjm_pipeline.report.charts: each figure holds the stage names and numbers of the table it draws."""
 
 import json
 
@@ -7,8 +7,9 @@ import plotly.graph_objects as go
 import pytest
 
 import cjm_pipeline as cjm
-from cjm_pipeline import charts
-from cjm_pipeline.charts import KIND_COLORS, MET_COLOR, NOT_MET_COLOR, fmt_int, fmt_pct
+from cjm_pipeline.report import charts, i18n
+from cjm_pipeline.report.charts import KIND_COLORS, MET_COLOR, NOT_MET_COLOR
+from cjm_pipeline.report.i18n import fmt_int, fmt_pct
 
 SAMPLE_STAGES = ["awareness", "interest", "consideration", "checkout", "purchase", "repeat_purchase"]
 
@@ -58,7 +59,7 @@ def test_funnel_chart_bars_are_the_funnel_customers_with_drop_off_and_conversion
 
 def test_funnel_chart_in_russian_uses_russian_labels_and_number_format(tables):
     fig = charts.funnel_chart(tables["funnel"], lang="ru")
-    assert fig.layout.title.text == charts.LABELS["ru"]["funnel_title"]
+    assert fig.layout.title.text == i18n.LABELS["ru"]["funnel_title"]
     assert fig.layout.separators == ", "
     assert "−1\u00a0046 (32,3%)" in shapes_and_annotations_text(fig)
     assert fig.layout.yaxis.title.text == "Клиенты"
@@ -259,4 +260,4 @@ def test_unknown_language_is_refused(tables):
 
 
 def test_both_languages_have_the_same_labels():
-    assert charts.LABELS["en"].keys() == charts.LABELS["ru"].keys()
+    assert i18n.LABELS["en"].keys() == i18n.LABELS["ru"].keys()

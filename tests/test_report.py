@@ -13,10 +13,10 @@ import yaml
 from click.testing import CliRunner
 
 import cjm_pipeline as cjm
-from cjm_pipeline import charts, report
-from cjm_pipeline.charts import fmt_int, fmt_pct
+from cjm_pipeline import report
 from cjm_pipeline.cli import report as report_command
-from cjm_pipeline.report import ReportWarning, build_report
+from cjm_pipeline.report import ReportWarning, build_report, charts
+from cjm_pipeline.report.i18n import fmt_int, fmt_pct
 from conftest import ROOT
 
 RU_STAGES = {"awareness": "Знакомство", "interest": "Интерес", "consideration": "Рассмотрение",
@@ -138,6 +138,7 @@ def test_report_tables_hold_the_funnel_and_loops(page_en, wh):
                      r"<td class='num'>47.9%</td><td>no</td>", kpi_table)
 
 
+@pytest.mark.slow
 def test_report_in_russian_with_cyrillic_stage_names(cyrillic, cfg, tmp_path):
     path = build_report(cyrillic, lang="ru")
     assert path == cyrillic.output_dir / "report.html"
@@ -222,6 +223,7 @@ def png_size(path: Path) -> tuple[int, int]:
     return struct.unpack(">II", head[16:24])
 
 
+@pytest.mark.slow
 def test_png_export_writes_each_chart(cfg, tmp_path):
     """Where kaleido and a Chrome/Chromium work (CI installs chromium), each chart becomes a PNG;
     where they do not, the report says so in a warning instead."""
@@ -243,10 +245,18 @@ def test_png_export_writes_each_chart(cfg, tmp_path):
 
 def test_barrier_sentences_in_both_languages(wh):
     barriers = wh.table("barriers")
+    # the sample has every kind of barrier, so each kind's sentence is checked in both languages
+    assert sorted(barriers["barrier_kind"].unique()) == ["back_steps", "drop_off", "slow_step"]
+    in_russian = {"drop_off": "теряется", "back_steps": "шаг назад сделали", "slow_step": "медиана времени перехода"}
     for row in barriers.to_dict("records"):
         en = report.barrier_sentence(row, "en")
         ru = report.barrier_sentence(row, "ru")
         assert en.startswith(f"{row['stage']} → {row['to_stage']}") and ru.startswith(f"{row['stage']} → {row['to_stage']}")
+        assert in_russian[row["barrier_kind"]] in ru and fmt_int(int(row["customers"]), "ru") in ru, ru
         # English matches the warehouse's own description up to thousands separators and units
         if row["barrier_kind"] != "slow_step":
             assert en.replace(",", "") == row["description"].replace(",", "")
+        else:  # "takes a median of 15.8 d (23 customers)" for "... 15.8 days (23 customers)"
+            median = r"takes a median of ([\d.]+) \w+ \((.+)\)$"
+            assert re.search(median, en.replace(",", "")).groups() == \
+                re.search(median, row["description"].replace(",", "")).groups()

@@ -1,70 +1,33 @@
-"""The HTML report: one self-contained file with a summary, the charts and the key tables.
+"""The report page: one HTML file from the data the report read and its charts.
 
->>> from cjm_pipeline.report import build_report                          # doctest: +SKIP
->>> build_report("configs/sample.yaml")                  # -> build/out/report.html  # doctest: +SKIP
->>> build_report("configs/sample.yaml", "build/report_ru.html", lang="ru", png_dir="build/slides")  # doctest: +SKIP
+:func:`render_html` puts together the header (config, run, data period, funnel settings),
+the summary (:func:`summary_html`: customers, entries, conversion and the three biggest
+barriers in words), the charts (plotly.js inlined with the first one only, so the file opens
+offline and every other figure reuses it) and the key tables (:func:`tables_html`). It only
+formats: :class:`ReportData` and the :class:`Chart` list come from
+:mod:`cjm_pipeline.report.build`.
 
-The report reads the tables the last ``cjm run`` published (through
-:class:`~cjm_pipeline.warehouse.Warehouse`, read-only), draws them with
-:mod:`cjm_pipeline.charts` and writes one HTML file. plotly.js is embedded once, inline,
-so the file opens offline (no CDN); every other figure reuses it. At the top: customers,
-the funnel's conversion and the three biggest barriers in words (the biggest drop-off,
-the most frequent back-step and the slowest step, from ``barriers``).
-
-With ``png_dir`` each chart is also written as a PNG for slides. plotly 7 exports images
-with kaleido ≥ 1, which drives an installed Chrome or Chromium; where that does not work
-the HTML is still written and a :class:`ReportWarning` says why (``cjm report`` prints it
-as a ``warning:`` line).
+>>> import pandas as pd
+>>> print(html_table(pd.DataFrame({"stage": ["interest"], "customers": [3127]}),
+...                  [("stage", "stage", None), ("customers", "customers", fmt_int)], "nothing to show"))
+<table><thead><tr><th>stage</th><th>customers</th></tr></thead><tbody><tr><td>interest</td><td class='num'>3,127</td></tr></tbody></table>
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import html
-import json
-import re
-import warnings
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import pandas as pd
 import plotly.graph_objects as go
 
-from . import __version__, charts, db
-from .charts import LANGS, fmt_duration, fmt_int, fmt_pct, labels
-from .config import PipelineConfig, load_config
-from .errors import CjmError, WarehouseError
-from .warehouse import Warehouse
-
-#: Tables the report needs, with the columns they are ordered by.
-TABLES: dict[str, tuple[str, ...]] = {
-    "funnel": ("step",),
-    "funnel_breakdown": ("breakdown", "value", "step"),
-    "funnel_trends": ("period_start", "step"),
-    "ttc_histogram": ("step", "bin_index"),
-    "transitions": ("from_order", "to_order", "from_stage", "to_stage"),
-    "loops": ("from_order", "to_order"),
-    "stage_stock": ("day", "stage_order"),
-    "stage_kpis": ("stage_order", "kpi"),
-    "barriers": ("barrier_kind", "rank"),
-    "stage_dwell": ("stage_order",),
-    "paths": ("path_kind", "rank"),
-    "stage_coverage": ("stage_order", "stage"),
-}
+from .. import __version__
+from .i18n import barrier_sentence, fmt_duration, fmt_int, fmt_pct, labels
 
 #: plotly.js config of every chart: no "send to cloud" button, no logo; an offline file.
 PLOT_CONFIG = {"displaylogo": False, "showSendToCloud": False, "responsive": True}
-
-PNG_WIDTH = 1200
-
-
-class ReportWarning(UserWarning):
-    """Something the report could not do (PNG export) while the HTML itself was written."""
-
-
-class ReportImageError(CjmError):
-    """PNG export does not work here (no kaleido, no Chrome/Chromium, or it failed)."""
 
 
 @dataclass
@@ -73,17 +36,6 @@ class Chart:
 
     key: str
     figure: go.Figure
-
-
-@dataclass
-class ReportResult:
-    path: Path
-    charts: list[Chart]
-    pngs: list[Path] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-
-# --------------------------------------------------------------------------- reading
 
 
 @dataclass
@@ -96,162 +48,6 @@ class ReportData:
     last_seen: Any
     meta: dict[str, Any]
     run: dict[str, Any]
-
-
-def read_report_data(wh: Warehouse) -> ReportData:
-    """The published tables and the run's facts, in one read-only connection."""
-    with wh.connect() as con:
-        present = db.existing_tables(con)
-        missing = [t for t in ("funnel", "transitions", "journeys") if t not in present]
-        if missing:
-            raise WarehouseError(f"warehouse {wh.path} has no table {', '.join(missing)}; "
-                                 "run `cjm run -c CONFIG` (without --until) first")
-        tables = {name: db.read_table(con, name, order_by=order) if name in present else pd.DataFrame()
-                  for name, order in TABLES.items()}
-        customers, first_seen, last_seen = con.execute(
-            "select count(*), min(first_seen), max(last_seen) from journeys").fetchall()[0]
-        meta: dict[str, Any] = {}
-        if "_cjm_outputs" in present:
-            rows = con.execute("select metadata from _cjm_outputs where table_name = 'funnel' and kind = 'run' "
-                               "order by written_at desc limit 1").fetchall()
-            if rows and rows[0][0]:
-                meta = json.loads(rows[0][0])
-        run: dict[str, Any] = {}
-        if "_cjm_runs" in present:
-            res = con.execute("select run_id, started_at, status from _cjm_runs where status = 'success' "
-                              "order by started_at desc limit 1")
-            cols = [d[0] for d in res.description]
-            rows = res.fetchall()
-            run = dict(zip(cols, rows[0])) if rows else {}
-    return ReportData(tables, int(customers), first_seen, last_seen, meta, run)
-
-
-# --------------------------------------------------------------------------- words
-
-
-def plural(n: int, forms: str, lang: str) -> str:
-    """The form of a noun for ``n``: ``forms`` is ``one|few|many``.
-
-    >>> plural(1, "customer|customers|customers", "en"), plural(21, "клиент|клиента|клиентов", "ru")
-    ('customer', 'клиент')
-    >>> plural(3, "клиент|клиента|клиентов", "ru"), plural(12, "клиент|клиента|клиентов", "ru")
-    ('клиента', 'клиентов')
-    """
-    one, few, many = forms.split("|")
-    if lang != "ru":
-        return one if n == 1 else many
-    if n % 10 == 1 and n % 100 != 11:
-        return one
-    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
-        return few
-    return many
-
-
-def _counted(n: int, noun: str, lang: str) -> str:
-    """``1,718 times``, ``575 клиентов``: a count and its noun (``forms_<noun>`` in the labels)."""
-    return f"{fmt_int(n, lang)} {plural(int(n), labels(lang)['forms_' + noun], lang)}"
-
-
-def barrier_sentence(row: Any, lang: str = "en") -> str:
-    """A ``barriers`` row in words, in ``lang`` (the table's own ``description`` is English only).
-
-    >>> row = {"barrier_kind": "drop_off", "stage": "interest", "to_stage": "consideration",
-    ...        "customers": 2030, "value": 1139.0, "rate": 0.561084, "transitions": None}
-    >>> barrier_sentence(row)
-    'interest → consideration loses 1,139 of 2,030 customers (56.1%)'
-    >>> barrier_sentence(row, "ru")
-    'interest → consideration: теряется 1\\xa0139 из 2\\xa0030 клиентов (56,1%)'
-    """
-    get = row.get if isinstance(row, dict) else row.__getitem__
-    lab = labels(lang)
-    kind = get("barrier_kind")
-    customers = int(get("customers"))
-    values = {"stage": get("stage"), "to_stage": get("to_stage"),
-              "customers": fmt_int(customers, lang), "customers_n": _counted(customers, "customers", lang),
-              "customers_of": _counted(customers, "customers_of", lang)}
-    if kind == "drop_off":
-        values.update(value=fmt_int(get("value"), lang), rate=fmt_pct(get("rate"), lang))
-    elif kind == "back_steps":
-        transitions = get("transitions")
-        values.update(transitions_n=_counted(int(transitions) if transitions is not None and
-                                             not pd.isna(transitions) else 0, "times", lang))
-    elif kind == "slow_step":
-        values.update(duration=fmt_duration(get("value"), lang))
-    else:
-        return str(get("description"))
-    return lab[f"{kind}_sentence"].format(**values)
-
-
-def top_barriers(barriers: pd.DataFrame, n: int = 3) -> pd.DataFrame:
-    """The ``n`` barriers for the summary: the first of each kind (biggest drop-off, most
-    frequent back-step, slowest step), then the next ranks if a kind is missing."""
-    if barriers.empty:
-        return barriers
-    kinds = ["drop_off", "back_steps", "slow_step"]
-    b = barriers.assign(_kind=barriers["barrier_kind"].map(lambda k: kinds.index(k) if k in kinds else 9))
-    b = b.sort_values(["rank", "_kind"], kind="stable")
-    return b.head(n).drop(columns="_kind")
-
-
-# --------------------------------------------------------------------------- charts
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9_]+", "-", text.lower()).strip("-") or "x"
-
-
-def report_charts(data: ReportData, lang: str = "en") -> list[Chart]:
-    """Every chart of the report, in order, drawn from the tables."""
-    t = data.tables
-    period = (data.meta.get("funnel") or {}).get("trend_period")
-    out = [Chart("funnel", charts.funnel_chart(t["funnel"], lang=lang))]
-    if not t["funnel_breakdown"].empty:
-        present = list(dict.fromkeys(t["funnel_breakdown"]["breakdown"].tolist()))
-        configured = [b for b in (data.meta.get("funnel") or {}).get("breakdowns") or [] if b in present]
-        for name in configured + [b for b in present if b not in configured]:
-            out.append(Chart(f"breakdown-{_slug(str(name))}",
-                             charts.funnel_breakdown_chart(t["funnel_breakdown"], str(name), lang=lang)))
-    out += [
-        Chart("sankey", charts.sankey_chart(t["transitions"], lang=lang)),
-        Chart("transitions", charts.transition_heatmap(t["transitions"], lang=lang)),
-    ]
-    if not t["ttc_histogram"].empty:
-        out.append(Chart("ttc", charts.ttc_histograms(t["ttc_histogram"], lang=lang)))
-    if not t["funnel_trends"].empty:
-        out.append(Chart("trends", charts.trends_chart(t["funnel_trends"], lang=lang, period=period)))
-    if not t["loops"].empty:
-        out.append(Chart("loops", charts.loops_chart(t["loops"], lang=lang)))
-    if not t["stage_kpis"].empty:
-        out.append(Chart("kpis", charts.kpi_chart(t["stage_kpis"], lang=lang)))
-    if not t["stage_stock"].empty:
-        out.append(Chart("stock", charts.stock_chart(t["stage_stock"], lang=lang)))
-    return out
-
-
-def write_pngs(chart_list: list[Chart], png_dir: str | Path) -> list[Path]:
-    """Each chart as ``<png_dir>/NN_<key>.png``; :class:`ReportImageError` when export does not work here."""
-    try:
-        import kaleido  # noqa: F401 - plotly 7 exports images only through kaleido >= 1
-    except ImportError:
-        raise ReportImageError("the kaleido package is not installed; plotly 7 exports images with "
-                               "kaleido >= 1 and a Chrome or Chromium: pip install 'kaleido>=1'") from None
-    import plotly.io as pio
-
-    folder = Path(png_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = [folder / f"{i:02d}_{c.key}.png" for i, c in enumerate(chart_list, start=1)]
-    try:
-        pio.write_images([c.figure for c in chart_list], paths, width=PNG_WIDTH,
-                         height=[int(c.figure.layout.height or 500) for c in chart_list])
-    except Exception as e:  # noqa: BLE001 - kaleido raises many kinds (no Chrome, a crashed browser, timeouts)
-        first = (str(e).strip().splitlines() or [""])[0]
-        raise ReportImageError(f"kaleido could not export images ({type(e).__name__}: {first}); it needs "
-                               "Chrome or Chromium installed (e.g. apt-get install chromium, or "
-                               "`plotly_get_chrome`)") from None
-    missing = [p for p in paths if not p.is_file() or p.stat().st_size == 0]
-    if missing:
-        raise ReportImageError(f"kaleido wrote no image for {', '.join(p.name for p in missing)}")
-    return paths
 
 
 # --------------------------------------------------------------------------- HTML
@@ -311,6 +107,17 @@ def _missing(value: Any) -> bool:
         return value is None or bool(pd.isna(value))
     except (TypeError, ValueError):
         return False
+
+
+def top_barriers(barriers: pd.DataFrame, n: int = 3) -> pd.DataFrame:
+    """The ``n`` barriers for the summary: the first of each kind (biggest drop-off, most
+    frequent back-step, slowest step), then the next ranks if a kind is missing."""
+    if barriers.empty:
+        return barriers
+    kinds = ["drop_off", "back_steps", "slow_step"]
+    b = barriers.assign(_kind=barriers["barrier_kind"].map(lambda k: kinds.index(k) if k in kinds else 9))
+    b = b.sort_values(["rank", "_kind"], kind="stable")
+    return b.head(n).drop(columns="_kind")
 
 
 def summary_html(data: ReportData, lang: str) -> str:
@@ -460,48 +267,3 @@ def render_html(data: ReportData, chart_list: list[Chart], lang: str, *, config_
         f"<footer>{_esc(lab['footer'].format(version=__version__))}</footer>\n"
         "</main>\n</body>\n</html>\n"
     )
-
-
-# --------------------------------------------------------------------------- entry points
-
-
-def _config(config_or_path: PipelineConfig | str | Path) -> PipelineConfig:
-    if isinstance(config_or_path, PipelineConfig):
-        return config_or_path
-    return load_config(config_or_path)
-
-
-def make_report(config_or_path: PipelineConfig | str | Path, out: str | Path | None = None, lang: str = "en",
-                png_dir: str | Path | None = None) -> ReportResult:
-    """Build the report and say what happened: the HTML path, the charts, the PNGs and warnings."""
-    if lang not in LANGS:
-        raise CjmError(f"unknown report language {lang!r}; use one of {', '.join(LANGS)}")
-    cfg = _config(config_or_path)
-    data = read_report_data(Warehouse(cfg.warehouse_path))
-    chart_list = report_charts(data, lang)
-    path = Path(out) if out else cfg.output_dir / "report.html"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(render_html(data, chart_list, lang, config_path=cfg.config_path), encoding="utf-8")
-    tmp.replace(path)
-    result = ReportResult(path=path, charts=chart_list)
-    if png_dir is not None:
-        try:
-            result.pngs = write_pngs(chart_list, png_dir)
-        except ReportImageError as e:
-            result.warnings.append(labels(lang)["png_warning"].format(reason=e))
-    return result
-
-
-def build_report(config_or_path: PipelineConfig | str | Path, out: str | Path | None = None, lang: str = "en",
-                 png_dir: str | Path | None = None) -> Path:
-    """Write the HTML report of the config's warehouse and return its path.
-
-    ``out`` defaults to ``<output dir>/report.html``; ``lang`` is ``en`` or ``ru``; with
-    ``png_dir`` each chart is also written there as a PNG, and when that cannot work here
-    a :class:`ReportWarning` says why (the HTML is written all the same).
-    """
-    result = make_report(config_or_path, out, lang, png_dir)
-    for message in result.warnings:
-        warnings.warn(message, ReportWarning, stacklevel=2)
-    return result.path
