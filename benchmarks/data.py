@@ -57,7 +57,7 @@ from cjm_pipeline.simulate import scale
 GENERATOR_VERSION = 3
 DEFAULT_SEED = 20250101
 TEMPLATE = "classic"
-#: Zipf exponent of the number of journeys per person (see :func:`scale.journey_starts`).
+#: Zipf exponent of the number of journeys per person (see :func:`scale_walk.journey_starts`).
 JOURNEYS_ZIPF = 2.5
 SOURCES = scale.SOURCES
 START = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)

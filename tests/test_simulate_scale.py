@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 from cjm_pipeline.simulate import world_model
-from cjm_pipeline.simulate.scale import MAX_JOURNEYS, SOURCES, ScaleModel, journey_starts, walk_chunk, write_scale
+from cjm_pipeline.simulate.scale import SOURCES, write_scale
+from cjm_pipeline.simulate.scale_walk import MAX_JOURNEYS, ScaleModel, journey_starts, walk_chunk
 
 START = 1_735_689_600  # 2025-01-01 00:00 UTC
 DAY = 86_400

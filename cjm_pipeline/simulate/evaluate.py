@@ -5,7 +5,7 @@
   both into one customer. Precision = true predicted pairs / predicted pairs, recall = true
   predicted pairs / true pairs. Computed from the (person, customer) contingency table, so it
   needs no quadratic loop.
-* :func:`true_funnel`: the ordered funnel (SEMANTICS.md) computed by brute force on the true
+* :func:`true_funnel`: the ordered funnel (``docs/semantics.md``) computed by brute force on the true
   stage paths (``truth/paths.csv``): per person, events in the order (time, stage order,
   event id); for each event of the first step, the earliest chain of the next steps within
   the window; the furthest step over all such starts counts.

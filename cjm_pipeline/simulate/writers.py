@@ -1,4 +1,4 @@
-"""Write a simulated :class:`~cjm_pipeline.simulate.journeys.World` as real exports, plus the truth.
+"""Write a simulated :class:`~cjm_pipeline.simulate.records.World` as real exports, plus the truth.
 
 Files (``out`` is the folder given to ``cjm simulate --out``)::
 
@@ -33,14 +33,14 @@ import csv
 import datetime as dt
 import io
 import json
+import random
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .journeys import Call, Contact, Lead, Row, Visit, World, spell_phone
+from .files import csv_text, iso_utc, stage_path, stamp, write_text
 from .model import LOST_STATUS, WON_STATUS, GenericSource, WorldModel
-
-import random
+from .records import Call, Contact, Lead, Row, Visit, World
 
 VISIT_HEADER = ["ym:s:visitID", "ym:s:counterID", "ym:s:watchIDs", "ym:s:date", "ym:s:dateTime", "ym:s:isNewUser",
                 "ym:s:startURL", "ym:s:pageViews", "ym:s:visitDuration", "ym:s:bounce", "ym:s:regionCity",
@@ -74,23 +74,8 @@ class Truth:
         self.events.setdefault(event_id, (source, person, ts, event_type, signature, stage))
 
 
-def _stamp(t: int, offset: int) -> str:
-    return dt.datetime.fromtimestamp(t + offset, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
-
-
 def _month(t: int, offset: int) -> str:
     return dt.datetime.fromtimestamp(t + offset, dt.timezone.utc).strftime("%Y-%m")
-
-
-def _iso_utc(t: int) -> str:
-    return dt.datetime.fromtimestamp(t, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _write_text(path: Path, text: str, truth: Truth, encoding: str = "utf-8") -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding=encoding, newline="") as f:
-        f.write(text)
-    truth.files.append(path)
 
 
 def _rel(path: Path, out: Path) -> str:
@@ -117,7 +102,7 @@ def write_metrica(world: World, out: Path, truth: Truth) -> None:
             watch += v.pages + 10
             truth.records.append(("metrica", _rel(path, out), row, str(v.visit_id), v.person))
             _visit_events(m, v, truth)
-        _write_text(path, "\n".join(lines) + "\n", truth)
+        write_text(path, "\n".join(lines) + "\n", truth.files)
 
 
 def _visit_line(world: World, v: Visit, rng: random.Random, first_watch: int, offset: int) -> str:
@@ -129,7 +114,7 @@ def _visit_line(world: World, v: Visit, rng: random.Random, first_watch: int, of
         serial[key] += 1
         goal_ids.append(str(web.goals[key][0]))
         serials.append(str(serial[key]))
-        goal_times.append(f"'{_stamp(t, UTC3)}'")
+        goal_times.append(f"'{stamp(t, UTC3)}'")
     url = f"https://{web.host}/{v.landing}"
     if traffic[2]:
         url += f"?utm_source={traffic[2]}&utm_medium={traffic[3]}&utm_campaign={traffic[4]}"
@@ -139,13 +124,13 @@ def _visit_line(world: World, v: Visit, rng: random.Random, first_watch: int, of
     watch_ids = ",".join(str(first_watch + i) for i in range(pages))
     purchases = v.purchases
     fields = [
-        str(v.visit_id), str(web.counter_id), f"[{watch_ids}]", _stamp(v.start, offset)[:10], _stamp(v.start, offset),
+        str(v.visit_id), str(web.counter_id), f"[{watch_ids}]", stamp(v.start, offset)[:10], stamp(v.start, offset),
         "1" if v.new else "0", url, str(pages), str(v.last - v.start + rng.randint(5, 90)),
         "1" if pages == 1 and not v.goals else "0", rng.choice(["Moscow", "Moscow", "Khimki", "Saint Petersburg"]),
         v.client_id, traffic[0], traffic[1], traffic[2], traffic[3], traffic[4], rng.choice(["1", "2", "2", "3"]),
         "[" + ",".join(goal_ids) + "]", "[" + ",".join(serials) + "]", "[" + ",".join(goal_times) + "]",
         "[" + ",".join(f"'{p[0]}'" for p in purchases) + "]",
-        "[" + ",".join(f"'{_stamp(p[1], UTC3)}'" for p in purchases) + "]",
+        "[" + ",".join(f"'{stamp(p[1], UTC3)}'" for p in purchases) + "]",
         "[" + ",".join(str(p[2]) for p in purchases) + "]",
     ]
     return "\t".join(fields)
@@ -204,7 +189,7 @@ def write_calltouch(world: World, out: Path, truth: Truth) -> None:
             truth.event(f"calltouch:call:{c.call_id}", "calltouch", c.person, c.time, "call", "call", m.stage_of("call"))
         page = {"page": 1, "pageTotal": 1, "pageSize": max(1000, len(records)), "recordsTotal": len(records),
                 "records": records}
-        _write_text(path, json.dumps(page, ensure_ascii=False) + "\n", truth)
+        write_text(path, json.dumps(page, ensure_ascii=False) + "\n", truth.files)
 
 
 # --------------------------------------------------------------------------- amoCRM
@@ -231,7 +216,7 @@ def write_amocrm(world: World, out: Path, truth: Truth) -> None:
         pipelines.append({"id": p.pipeline_id, "name": p.name, "sort": sort, "is_main": sort == 1,
                           "account_id": crm.account_id, "_embedded": {"statuses": statuses}})
     doc = {"_total_items": len(pipelines), "_embedded": {"pipelines": pipelines}}
-    _write_text(out / "amocrm" / "pipelines.json", json.dumps(doc, ensure_ascii=False) + "\n", truth)
+    write_text(out / "amocrm" / "pipelines.json", json.dumps(doc, ensure_ascii=False) + "\n", truth.files)
 
     contacts = sorted(world.contacts, key=lambda c: c.contact_id)
     path = out / "amocrm" / "contacts.json"
@@ -241,7 +226,7 @@ def write_amocrm(world: World, out: Path, truth: Truth) -> None:
         truth.records.append(("amocrm", _rel(path, out), row, f"contact:{c.contact_id}", c.person))
         truth.event(f"amocrm:contact:{c.contact_id}:created", "amocrm", c.person, c.created, "contact_created",
                     "contact", m.stage_of("contact"))
-    _write_text(path, json.dumps(_amo_page("contacts", crm.subdomain, items), ensure_ascii=False) + "\n", truth)
+    write_text(path, json.dumps(_amo_page("contacts", crm.subdomain, items), ensure_ascii=False) + "\n", truth.files)
 
     leads = sorted(world.leads, key=lambda ld: ld.lead_id)
     path = out / "amocrm" / "leads.json"
@@ -249,7 +234,7 @@ def write_amocrm(world: World, out: Path, truth: Truth) -> None:
     for row, lead in enumerate(leads, start=1):
         items.append(_lead_json(m, lead, rng))
         truth.records.append(("amocrm", _rel(path, out), row, f"lead:{lead.lead_id}", lead.person))
-    _write_text(path, json.dumps(_amo_page("leads", crm.subdomain, items), ensure_ascii=False) + "\n", truth)
+    write_text(path, json.dumps(_amo_page("leads", crm.subdomain, items), ensure_ascii=False) + "\n", truth.files)
 
     events = []
     for lead in leads:
@@ -284,7 +269,7 @@ def write_amocrm(world: World, out: Path, truth: Truth) -> None:
                      "account_id": crm.account_id, "_embedded": {"entity": {"id": lead.lead_id}}}
             items.append(event)
             truth.records.append(("amocrm", _rel(path, out), row, f"event:{event['id']}", lead.person))
-        _write_text(path, json.dumps(_amo_page("events", crm.subdomain, items), ensure_ascii=False) + "\n", truth)
+        write_text(path, json.dumps(_amo_page("events", crm.subdomain, items), ensure_ascii=False) + "\n", truth.files)
 
 
 def _contact_json(c: Contact, account_id: int) -> dict:
@@ -377,19 +362,10 @@ def write_generic(world: World, src: GenericSource, out: Path, truth: Truth) -> 
             truth.records.append((src.name, _rel(path, out), n, r.event_id, r.person))
             truth.event(f"{src.name}:{r.event_id}", src.name, r.person, r.time, r.event_type, r.signature,
                         m.stage_of(r.signature))
-        _write_text(path, buf.getvalue(), truth, encoding=src.encoding)
+        write_text(path, buf.getvalue(), truth.files, encoding=src.encoding)
 
 
 # --------------------------------------------------------------------------- truth
-
-
-def csv_text(columns: list[str], rows) -> str:
-    """A CSV document (header, then rows; ``\\n`` line ends) as text."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(columns)
-    writer.writerows(rows)
-    return buf.getvalue()
 
 
 def write_truth(world: World, out: Path, truth: Truth, options: dict) -> dict:
@@ -397,11 +373,11 @@ def write_truth(world: World, out: Path, truth: Truth, options: dict) -> dict:
     m = world.model
     order = {name: i for i, name in enumerate(m.stage_names)}
     records = sorted(truth.records, key=lambda r: (r[0], r[1], r[2]))
-    _write_text(out / "truth" / "records.csv", csv_text(RECORD_COLUMNS, records), truth)
+    write_text(out / "truth" / "records.csv", csv_text(RECORD_COLUMNS, records), truth.files)
     events = sorted(truth.events.items(), key=lambda kv: (kv[1][1], kv[1][2], kv[0]))
-    _write_text(out / "truth" / "events.csv", csv_text(EVENT_COLUMNS, (
-        (eid, src, person, _iso_utc(ts), etype, sig, stage or "") for eid, (src, person, ts, etype, sig, stage) in events
-    )), truth)
+    write_text(out / "truth" / "events.csv", csv_text(EVENT_COLUMNS, (
+        (eid, src, person, iso_utc(ts), etype, sig, stage or "") for eid, (src, person, ts, etype, sig, stage) in events
+    )), truth.files)
     paths: dict[str, list[tuple[int, int, str, str]]] = defaultdict(list)
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     for r in records:
@@ -415,14 +391,13 @@ def write_truth(world: World, out: Path, truth: Truth, options: dict) -> dict:
     stage_paths = {}
     for person in sorted(paths):
         steps = sorted(paths[person])
-        visits = [s[3] for i, s in enumerate(steps) if i == 0 or steps[i - 1][3] != s[3]]
-        stage_paths[person] = ">".join(visits)
-        path_rows += [(person, k, _iso_utc(ts), stage, eid) for k, (ts, _, eid, stage) in enumerate(steps, start=1)]
-    _write_text(out / "truth" / "paths.csv", csv_text(PATH_COLUMNS, path_rows), truth)
+        stage_paths[person] = stage_path([s[3] for s in steps])
+        path_rows += [(person, k, iso_utc(ts), stage, eid) for k, (ts, _, eid, stage) in enumerate(steps, start=1)]
+    write_text(out / "truth" / "paths.csv", csv_text(PATH_COLUMNS, path_rows), truth.files)
     people_rows = [(p.person_id, p.devices, p.phone, p.email or "", p.company_phone and "+7" + p.company_phone or "",
                     p.shares_phone_with or "", *counts[p.person_id], stage_paths.get(p.person_id, ""))
                    for p in world.people]
-    _write_text(out / "truth" / "people.csv", csv_text(PEOPLE_COLUMNS, people_rows), truth)
+    write_text(out / "truth" / "people.csv", csv_text(PEOPLE_COLUMNS, people_rows), truth.files)
     summary = {
         **options,
         "stages": m.stage_names,
@@ -435,7 +410,7 @@ def write_truth(world: World, out: Path, truth: Truth, options: dict) -> dict:
         "records_by_source": {s: sum(1 for r in records if r[0] == s) for s in m.source_names()},
         "files": len(truth.files) + 1,
     }
-    _write_text(out / "truth" / "world.json", json.dumps(summary, ensure_ascii=False, indent=2) + "\n", truth)
+    write_text(out / "truth" / "world.json", json.dumps(summary, ensure_ascii=False, indent=2) + "\n", truth.files)
     return summary
 
 
@@ -455,5 +430,4 @@ def write_world(world: World, out: Path, options: dict) -> tuple[Truth, dict]:
     return truth, summary
 
 
-__all__ = ["write_world", "generic_columns", "RECORD_COLUMNS", "EVENT_COLUMNS", "PATH_COLUMNS", "PEOPLE_COLUMNS",
-           "spell_phone"]
+__all__ = ["write_world", "generic_columns", "RECORD_COLUMNS", "EVENT_COLUMNS", "PATH_COLUMNS", "PEOPLE_COLUMNS"]
