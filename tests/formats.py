@@ -15,7 +15,7 @@ import pandas as pd
 
 from cjm_pipeline import db, pipeline
 from cjm_pipeline.config import SourceConfig, config_from_dict
-from cjm_pipeline.ingest.formats import registry
+from cjm_pipeline.ingest.registry import registry
 from cjm_pipeline.ingest.records import Event, Reference, Reject
 
 FIXTURES = Path(__file__).parent / "fixtures"

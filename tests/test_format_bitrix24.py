@@ -40,7 +40,8 @@ import pytest
 
 from cjm_pipeline.config import SourceConfig
 from cjm_pipeline.errors import InputDataError
-from cjm_pipeline.ingest import bitrix24, formats
+from cjm_pipeline.ingest import registry as formats
+from cjm_pipeline.ingest.crm import bitrix24
 from cjm_pipeline.ingest.records import Event, Reference, Reject
 from formats import FIXTURES, events_of, load_source, load_sources, parse_file
 

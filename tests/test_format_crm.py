@@ -31,7 +31,7 @@ import pandas as pd
 import pytest
 
 from cjm_pipeline.errors import InputDataError
-from cjm_pipeline.ingest import amocrm
+from cjm_pipeline.ingest.crm import amocrm
 from cjm_pipeline.ingest.records import Event, Reference, Reject
 from formats import FIXTURES, events_of, load_source, load_sources, parse_file
 

@@ -23,8 +23,8 @@ import pytest
 
 from cjm_pipeline.config import SourceConfig
 from cjm_pipeline.errors import InputDataError
-from cjm_pipeline.ingest import formats as ingest_formats
-from cjm_pipeline.ingest import ga4
+from cjm_pipeline.ingest import registry as ingest_formats
+from cjm_pipeline.ingest.web import ga4
 from cjm_pipeline.ingest.records import Event, Reject
 from formats import FIXTURES, events_of, load_source, load_sources, parse_file
 

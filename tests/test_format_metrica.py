@@ -30,9 +30,9 @@ import pandas as pd
 import pytest
 
 from cjm_pipeline.errors import InputDataError
-from cjm_pipeline.ingest import formats as formats_module
-from cjm_pipeline.ingest import metrica
-from cjm_pipeline.ingest.metrica import ArrayError, parse_array
+from cjm_pipeline.ingest import registry as formats_module
+from cjm_pipeline.ingest.web import metrica
+from cjm_pipeline.ingest.web.metrica import ArrayError, parse_array
 from cjm_pipeline.ingest.records import Event, Reject
 from formats import FIXTURES, load_source, load_sources, parse_file
 

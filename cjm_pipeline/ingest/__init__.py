@@ -9,6 +9,13 @@ including rows with unparseable times or no identifier, reaches ``raw_events`` a
 the staging step types and checks it, and sends what it rejects to ``quarantine``.
 
 Each file is recorded in ``_cjm_loads``: source, path, sha256, rows read, rejected.
+
+Where things are: :mod:`.registry` pairs each format of the catalog
+(:data:`cjm_pipeline.schema.FORMATS`) with its parser; the parsers live in ``web/`` (Metrica,
+GA4), ``crm/`` (amoCRM, Bitrix24, HubSpot, Salesforce) and ``calls/`` (Calltouch, CoMagic,
+CallRail), plus :mod:`.database` (a SQL query) and :mod:`.generic` (``generic_events``). They
+share :mod:`.textfiles` (reading files), :mod:`.parsing` (times, amounts, channels, options)
+and :mod:`.records` (what a parser yields, and writing it to ``raw_events``).
 """
 
 from __future__ import annotations
@@ -26,9 +33,10 @@ from .. import db
 from ..config import PipelineConfig, SourceConfig
 from ..errors import CjmError, InputDataError
 from ..pii import PiiPolicy, policy_for
+from ..schema import FORMATS
 from . import generic
-from .formats import Fetched, Format, registry
-from .records import RAW_REFERENCE_DDL, write_records
+from .records import RAW_REFERENCE_DDL, Fetched, write_records
+from .registry import Format, registry as all_formats
 
 _LOADS_DDL = """
 create table if not exists _cjm_loads (
@@ -45,10 +53,6 @@ create table if not exists _cjm_loads (
     pii varchar
 )
 """
-
-#: File name endings a folder source of generic events picks up.
-DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq", ".csv.gz", ".tsv.gz")
-
 
 @dataclass(frozen=True)
 class FileLoad:
@@ -70,10 +74,10 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def discover(cfg: PipelineConfig, src: SourceConfig) -> list[Path]:
-    """The files of a source, sorted; an error if there are none."""
+    """The files of a source, sorted; an error if there are none. A folder gives the files
+    with the endings its format's catalog entry lists (:data:`cjm_pipeline.schema.FORMATS`)."""
     path = cfg.resolve(src.path)
-    fmt = registry().get(src.format)
-    suffixes = fmt.suffixes if fmt else DATA_SUFFIXES
+    suffixes = FORMATS.get(src.format, FORMATS["generic_events"]).suffixes
     if path.is_dir():
         files = [p for p in path.rglob("*") if p.is_file() and p.name.lower().endswith(suffixes)]
     elif any(ch in src.path for ch in "*?["):
@@ -125,7 +129,7 @@ def ingest_all(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, run_id: str,
 
     ``warn`` hears about files loaded earlier with other read settings (they are not re-read).
     """
-    formats = registry()
+    formats = all_formats()
     pii = policy_for(cfg)  # a missing salt fails the run before anything changes
     # find every file first: a source with no files fails the run before anything is dropped;
     # a non-file source (a database query) is fetched here too, before anything changes

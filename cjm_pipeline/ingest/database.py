@@ -39,20 +39,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..config import SourceConfig
-from ..schema import CANONICAL_COLUMNS, IDENTIFIER_COLUMNS, REQUIRED_COLUMNS
+from ..schema import CANONICAL_COLUMNS, COLUMN_ID_TYPES, IDENTIFIER_COLUMNS, IDENTIFIER_TYPES, REQUIRED_COLUMNS
 from ..errors import InputDataError
-from .formats import Fetched, Format, option_values
-from .records import ID_TYPES, Event, text
+from .parsing import option_values, text
+from .records import Event, Fetched
 
-#: Identifier type of each unified identifier column (the names ``event_identifiers`` uses
-#: for a generic source's columns, so both kinds of source stitch alike).
-COLUMN_ID_TYPES = {
-    "customer_id": "customer_id", "anonymous_id": "anonymous_id", "user_id": "user_id", "client_id": "client_id",
-    "email": "email", "phone": "phone", "crm_contact_id": "crm_contact",
-}
-
-#: Identifier types ``options.identifiers`` may name.
-IDENTIFIER_TYPES = tuple(dict.fromkeys((*ID_TYPES, *COLUMN_ID_TYPES.values())))
+# ``COLUMN_ID_TYPES``: the identifier type of each unified identifier column (the names
+# ``event_identifiers`` uses for a generic source's columns, so both kinds of source stitch
+# alike); ``IDENTIFIER_TYPES``: the types ``options.identifiers`` may name.
 
 #: Rows fetched per round trip.
 BATCH_ROWS = 10_000
@@ -189,7 +183,7 @@ def map_columns(header: list[str], src: SourceConfig, identifiers: dict[str, str
 
 def _settings(src: SourceConfig) -> tuple[str, str, dict[str, str]]:
     """``(url_env, query, identifiers)`` from the source's options, checked."""
-    opts = option_values(FORMATS[0], src.options)
+    opts = option_values("database", src)
     label = label_of(src)
     url_env, query, identifiers = opts.get("url_env"), opts.get("query"), opts.get("identifiers") or {}
     if not isinstance(url_env, str) or not url_env.strip():
@@ -345,13 +339,3 @@ class _RowReader:
         return Event(row=row, event_time=kw.pop("event_time"), event_type=kw.pop("event_type"), **kw,
                      identifiers=identifiers, properties={h: texts[i] for h, i in self.props})
 
-
-FORMATS = (
-    Format(
-        name="database",
-        summary="events from a SQL query (SQLAlchemy URL in an environment variable), columns as in generic_events",
-        fetch=fetch,
-        options={"url_env": None, "query": None, "identifiers": {}},
-        suffixes=(),
-    ),
-)

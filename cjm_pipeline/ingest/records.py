@@ -1,8 +1,9 @@
 """What a format parser yields, and how those records reach ``raw_events``.
 
 Every format (Metrica, GA4, amoCRM, Bitrix24, Calltouch, ...) is a parser: a function
-``parse(path, source, context)`` that reads one file and yields, for every input record
-(a CSV/TSV data line, a JSON array element, an NDJSON line, a database row):
+``parse(path, source)`` that reads one file and yields, for every input record (a CSV/TSV
+data line, a JSON array element, an NDJSON line), or a ``fetch`` that returns them all in
+a :class:`Fetched` (a database query's rows):
 
 * one or more :class:`Event` objects (a Metrica visit with two goals is three events),
   all carrying the record's number ``row`` and a distinct ``part`` within it; or
@@ -19,7 +20,7 @@ bad value is quarantined with its column named instead of failing the run. Times
 text that staging understands: ISO 8601 with an offset (``2024-03-01T10:46:58+03:00``),
 a naive ``YYYY-MM-DD HH:MM:SS`` in the source's time zone, or epoch digits (seconds,
 milliseconds or microseconds). Parsers turn format-specific spellings (``05/03/2024
-14:21:07``) into one of these.
+14:21:07``) into one of these with the shared helpers of :mod:`~cjm_pipeline.ingest.parsing`.
 
 Identifiers are ``(id_type, raw value)`` pairs of customer-side identifiers only (never
 the tracking number a caller dialled). :func:`normalise_identifiers` cleans them here,
@@ -31,7 +32,6 @@ trimmed and lower-cased, placeholder tokens (``null``, ``-``, ``0``) are no iden
 from __future__ import annotations
 
 import functools
-import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -42,7 +42,7 @@ import phonenumbers
 import pyarrow as pa
 
 from .. import db
-from ..schema import EVENT_COLUMNS, NULL_TOKENS, PARSER_ID_TYPES as ID_TYPES
+from ..schema import EVENT_COLUMNS, NULL_TOKENS
 from ..pii import CLEAR, PiiPolicy
 
 
@@ -99,93 +99,15 @@ class Reference:
 Record = Event | Reject | Reference
 
 
-def text(value) -> str | None:
-    """A JSON/CSV value as text: None stays None, numbers keep every digit, bools are 1/0.
+@dataclass(frozen=True)
+class Fetched:
+    """What a non-file format read in one run: a label for ``_cjm_loads.file``, the
+    sha256 of the content (an unchanged result is skipped like an unchanged file) and
+    the records."""
 
-    >>> text(1696470418123456789), text(12.5), text(True), text(None), text("  a ")
-    ('1696470418123456789', '12.5', '1', None, '  a ')
-    """
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def clean(value, null_words: frozenset[str] = frozenset()) -> str | None:
-    """A scalar as trimmed text (ints exact); None for empty values, lists, objects and, compared
-    lower-cased, any of ``null_words`` (a format's own "nothing known" spellings).
-
-    >>> clean(" a "), clean(1696470418123456789), clean(""), clean(None), clean([1]), clean(False)
-    ('a', '1696470418123456789', None, None, None, '0')
-    >>> clean("<не указано>", frozenset({"<не указано>"}))
-    """
-    if isinstance(value, (dict, list)):
-        return None
-    t = text(value)
-    if t is None:
-        return None
-    t = t.strip()
-    return None if not t or t.lower() in null_words else t
-
-
-def as_text(value, scalar=clean) -> str | None:
-    """Any JSON value as property text: scalars via ``scalar`` (default :func:`clean`), lists of
-    scalars joined with ``, ``, other lists and objects as compact JSON; None when empty.
-
-    >>> as_text(["a", 2]), as_text({"x": 1}), as_text([]), as_text(None)
-    ('a, 2', '{"x":1}', None, None)
-    """
-    if isinstance(value, list):
-        if not value:
-            return None
-        if all(not isinstance(v, (dict, list)) for v in value):
-            parts = [scalar(v) for v in value]
-            return ", ".join(p for p in parts if p) or None
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    if isinstance(value, dict):
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":")) if value else None
-    return scalar(value)
-
-
-def raw_json(value) -> str:
-    """A record as JSON text for a :class:`Reject` (at most 2000 characters)."""
-    return json.dumps(value, ensure_ascii=False, default=str)[:2000]
-
-
-# --------------------------------------------------------------------------- channels
-
-#: The channel vocabulary every web/call/CRM format uses, so breakdowns and rules agree.
-CHANNELS = ("paid", "organic", "direct", "referral", "social", "email", "messenger", "recommend",
-            "internal", "saved", "phone", "crm", "offline", "other")
-
-_MEDIUM_CHANNEL = {
-    # Metrica TrafficSource values
-    "ad": "paid", "organic": "organic", "direct": "direct", "referral": "referral", "social": "social",
-    "email": "email", "messenger": "messenger", "recommend": "recommend", "internal": "internal", "saved": "saved",
-    # utm_medium / GA4 medium values
-    "cpc": "paid", "ppc": "paid", "cpm": "paid", "cpa": "paid", "paid": "paid", "paidsearch": "paid",
-    "paid_search": "paid", "display": "paid", "banner": "paid", "retargeting": "paid", "paid_social": "paid",
-    "(none)": "direct", "none": "direct", "(direct)": "direct", "smm": "social", "social-network": "social",
-    "social_network": "social", "sm": "social", "e-mail": "email", "newsletter": "email", "mail": "email",
-    "messengers": "messenger", "referal": "referral", "offline": "offline",
-}
-
-
-def web_channel(*candidates: str | None) -> str | None:
-    """The first candidate (a traffic source type or a utm/GA4 medium) mapped to :data:`CHANNELS`;
-    an unknown non-empty value becomes ``other``; None when every candidate is empty.
-
-    >>> web_channel(None, "cpc"), web_channel("ad"), web_channel("(none)"), web_channel("push"), web_channel("", None)
-    ('paid', 'paid', 'direct', 'other', None)
-    """
-    for value in candidates:
-        if value is None or not str(value).strip() or str(value).strip().lower() in ("(not set)", "<не указано>"):
-            continue
-        return _MEDIUM_CHANNEL.get(str(value).strip().lower(), "other")
-    return None
+    label: str
+    sha256: str
+    records: list[Record]
 
 
 # --------------------------------------------------------------------------- identifiers

@@ -15,7 +15,7 @@ import gzip
 import html.parser
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -286,3 +286,80 @@ def is_ndjson(data: bytes) -> bool:
     """True when the file looks like newline-delimited JSON (several objects, one per line)."""
     lines = [ln for ln in data[:_SNIFF].split(b"\n") if ln.strip()]
     return len(lines) > 1 and all(ln.lstrip().startswith(b"{") for ln in lines[:2])
+
+
+def is_json(path: Path) -> bool:
+    """True when the file holds JSON (an object, an array or NDJSON), not a table."""
+    head = head_bytes(path).lstrip(b"\xef\xbb\xbf \t\r\n")
+    return head[:1] in (b"{", b"[")
+
+
+def _container(obj: Any, containers: Mapping[str, str]) -> tuple[str, list] | None:
+    """``(kind, records)`` when ``obj`` is an API page holding one of the ``containers``
+    (dotted paths -> record kind). A record is no page, though it may embed lists (a lead's
+    ``_embedded.contacts``): an object with an ``id`` is a record."""
+    if not isinstance(obj, dict) or "id" in obj:
+        return None
+    for path_, kind in containers.items():
+        value = dig(obj, *path_.split("."))
+        if isinstance(value, list):
+            return kind, value
+    return None
+
+
+def json_records(path: Path, src: SourceConfig, containers: Mapping[str, str],
+                 error: Any = None) -> Iterator[tuple[int, str | None, Any]]:
+    """``(row, kind, record)`` of a JSON file: one API page, several pages in a JSON array,
+    a bare list of records, or one page / record per line (NDJSON). ``kind`` is the page's
+    container kind, None for a bare record. A broken NDJSON line is a :class:`Reject`.
+
+    ``error(obj)`` returns a message when a top-level object is an API error response.
+    """
+    data = read_bytes(path)
+    n = 0
+
+    def check(obj: Any) -> None:
+        message = error(obj) if error is not None else None
+        if message:
+            raise InputDataError(src.name, str(path), f"the file holds an API error response, not records: {message}")
+
+    if is_ndjson(data):
+        for _, obj in iter_ndjson(path, src):
+            if isinstance(obj, Reject):
+                n += 1
+                yield n, None, Reject(n, obj.reason, obj.raw_text)
+                continue
+            page = _container(obj, containers)
+            if page is None:
+                check(obj)
+                n += 1
+                yield n, None, obj
+                continue
+            for item in page[1]:
+                n += 1
+                yield n, page[0], item
+        return
+    doc = load_json(path, src)
+    if isinstance(doc, list):
+        pages = [_container(p, containers) for p in doc]
+        if doc and all(p is not None for p in pages):
+            items: Iterable[tuple[str | None, Any]] = ((kind, item) for kind, records in pages for item in records)
+        else:
+            for obj in doc:
+                check(obj)
+            items = ((None, item) for item in doc)
+    else:
+        check(doc)
+        page = _container(doc, containers)
+        if page is not None:
+            items = ((page[0], item) for item in page[1])
+        elif isinstance(doc, dict) and "id" in doc:
+            items = [(None, doc)]  # a single record
+        elif isinstance(doc, dict):
+            raise InputDataError(src.name, str(path), f"no list of records found under {', '.join(containers)}; "
+                                                      f"the JSON document has: {list(doc)}")
+        else:
+            raise InputDataError(src.name, str(path), f"expected a JSON object or array, got {type(doc).__name__}")
+    for kind, item in items:
+        n += 1
+        yield n, kind, item

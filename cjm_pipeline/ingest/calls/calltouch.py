@@ -25,13 +25,13 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..config import SourceConfig
-from .calltracking import (
-    as_text, build_call, call_channel, check_slash_dates, clean, decimal_sum, extra_properties, flag, ga_client_id,
-    local_time, raw_json, read_calls, require_any, seconds, snake, status_answered, table_record, tag_names,
+from ...config import SourceConfig
+from ..parsing import local_time, raw_json
+from ..records import Event, Reject
+from .common import CallFormat, build_call, parse_calls
+from .values import (
+    as_text, call_channel, clean, decimal_sum, flag, ga_client_id, seconds, snake, status_answered, tag_names,
 )
-from .formats import Format, option_values
-from .records import Event, Reject
 
 #: Export headers of each API field (the API name itself always works too).
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -70,12 +70,6 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "callTags": ("Теги", "Метки", "Теги звонка"),
 }
 
-#: API fields the parser maps itself (every other field becomes a snake_case property).
-_MAPPED = tuple(ALIASES) + ("orders", "comments")
-
-_REQUIRED = ("callId", "date")
-
-DEFAULTS = {"slash_dates": "dmy"}
 
 
 def _orders(orders: Any) -> dict[str, str | None]:
@@ -166,30 +160,14 @@ def call_record(row: int, r: Mapping[str, Any], extra: dict[str, str | None], op
     )
 
 
-def parse(path: Path, src: SourceConfig) -> Iterator[Event | Reject]:
-    """Every call of one Calltouch file (API JSON or the journal's CSV/HTML export)."""
-    opts = option_values(FORMATS[0], src.options)
-    check_slash_dates(opts, src, path)
-    calls = read_calls(path, src, ("records", "data"))
-    if calls.kind == "table":
-        require_any(calls.header, ALIASES, _REQUIRED, src, path, "a Calltouch calls export")
-    for row, rec in calls.rows:
-        if isinstance(rec, Reject):
-            yield rec
-        elif calls.kind == "table":
-            fields, extra = table_record(rec, ALIASES, calls.header)
-            yield call_record(row, fields, {k: clean(v) for k, v in extra.items()}, opts, raw_json(rec))
-        else:
-            yield call_record(row, rec, extra_properties(rec, _MAPPED, snake), opts)
-
-
-FORMATS = (
-    Format(
-        name="calltouch",
-        summary="Calltouch calls journal: API JSON (calls-diary) or the UI export (CSV/HTML), one 'call' event per call",
-        parse=parse,
-        options=dict(DEFAULTS),
-    ),
+#: How :func:`~.common.parse_calls` reads Calltouch files (every API field it does not map becomes
+#: a snake_case property).
+CALLTOUCH = CallFormat(
+    name="calltouch", list_keys=("records", "data"), aliases=ALIASES, required=("callId", "date"),
+    what="a Calltouch calls export", record=call_record, also_mapped=("orders", "comments"), property_key=snake,
 )
 
-__all__ = ["FORMATS", "parse", "call_record", "status_answered"]
+
+def parse(path: Path, src: SourceConfig) -> Iterator[Event | Reject]:
+    """Every call of one Calltouch file (API JSON or the journal's CSV/HTML export)."""
+    return parse_calls(CALLTOUCH, path, src)

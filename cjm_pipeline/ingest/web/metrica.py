@@ -11,7 +11,7 @@ one line per visit / hit, tab-separated, no quoting, ClickHouse backslash escape
 * part 0: ``visit`` at ``ym:s:dateTime`` (the counter's time zone, naive: set the source's
   ``timezone``), ``event_id`` ``visit:<visitID>``, identifier ``ym_client_id`` = ``ym:s:clientID``
   (19 digits, kept as text), ``url`` = ``ym:s:startURL``, ``channel`` from the attribution
-  model's ``TrafficSource`` (:func:`records.web_channel`), UTMs from the model's ``UTM*``
+  model's ``TrafficSource`` (:func:`parsing.web_channel`), UTMs from the model's ``UTM*``
   fields (or the unprefixed ones), else parsed from the ``startURL`` query;
 * one ``goal`` per element of the parallel arrays ``ym:s:goalsID`` / ``goalsSerialNumber`` /
   ``goalsDateTime`` (UTC+3 per the docs: written with ``+03:00``; the visit's time when the
@@ -41,11 +41,11 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from ..config import SourceConfig
-from ..errors import InputDataError
-from . import textfiles
-from .formats import Format
-from .records import Event, Reject, web_channel
+from ...config import SourceConfig
+from ...errors import InputDataError
+from .. import textfiles
+from ..parsing import option_values, web_channel
+from ..records import Event, Reject
 
 S = "ym:s:"
 PV = "ym:pv:"
@@ -331,9 +331,9 @@ def parse_visits(path: Path, src: SourceConfig) -> Iterator[Event | Reject]:
     header = table.header
     textfiles.require_columns(header, VISIT_REQUIRED, src, path, "Metrica visits (ym:s:)")
     columns = set(header)
-    options = {**OPTIONS_VISITS, **src.options}
+    opts = option_values("metrica_visits", src)
     models = attribution_columns(header)
-    model = choose_attribution(options.get("attribution"), models, src, path)
+    model = choose_attribution(opts.get("attribution"), models, src, path)
     chosen = {**models.get("", {}), **(models.get(model, {}) if model else {})}
 
     traffic_col = chosen.get("TrafficSource")
@@ -474,26 +474,3 @@ def parse_hits(path: Path, src: SourceConfig) -> Iterator[Event | Reject]:
                     event_id=f"hit:{watch_id}", channel=web_channel(traffic, utm["utm_medium"]), url=url,
                     identifiers=[("ym_client_id", row.get(PV + "clientID"))], properties=props, **utm)
 
-
-OPTIONS_VISITS = {"attribution": "auto"}
-
-_SUFFIXES = (".tsv", ".txt", ".csv", ".tsv.gz", ".txt.gz", ".csv.gz")
-
-FORMATS = (
-    Format(
-        name="metrica_visits",
-        summary="Yandex Metrica Logs API visits (ym:s:) TSV: visits, goals and purchases",
-        parse=parse_visits,
-        options=dict(OPTIONS_VISITS),
-        source_system="metrica",
-        suffixes=_SUFFIXES,
-    ),
-    Format(
-        name="metrica_hits",
-        summary="Yandex Metrica Logs API hits (ym:pv:) TSV: page views, link clicks, downloads",
-        parse=parse_hits,
-        options={},
-        source_system="metrica",
-        suffixes=_SUFFIXES,
-    ),
-)

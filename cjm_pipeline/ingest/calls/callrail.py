@@ -21,13 +21,11 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..config import SourceConfig
-from .calltracking import (
-    amount, build_call, call_channel, check_slash_dates, clean, direction, extra_properties, flag, ga_client_id,
-    local_time, raw_json, read_calls, require_any, seconds, status_answered, table_record, tag_names,
-)
-from .formats import Format, option_values
-from .records import Event, Reject
+from ...config import SourceConfig
+from ..parsing import local_time, money, raw_json
+from ..records import Event, Reject
+from .common import CallFormat, build_call, parse_calls
+from .values import call_channel, clean, direction, flag, ga_client_id, seconds, status_answered, tag_names
 
 #: Export headers of each API field (the API name itself always works too).
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -56,11 +54,6 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "value": ("Value",),
     "tags": ("Tags",),
 }
-
-_MAPPED = tuple(ALIASES)
-_REQUIRED = ("id", "start_time")
-
-DEFAULTS = {"slash_dates": "mdy"}
 
 
 def call_record(row: int, r: Mapping[str, Any], extra: dict[str, str | None], opts: Mapping[str, Any],
@@ -93,7 +86,7 @@ def call_record(row: int, r: Mapping[str, Any], extra: dict[str, str | None], op
     return build_call(
         row,
         call_id=call_id,
-        event_time=local_time(r.get("start_time"), opts.get("slash_dates", "mdy")),
+        event_time=local_time(clean(r.get("start_time")), opts.get("slash_dates", "mdy")),
         channel=call_channel(r.get("utm_medium"), r.get("medium"), r.get("source")),
         identifiers=[
             ("phone", r.get("customer_phone_number")),
@@ -104,32 +97,17 @@ def call_record(row: int, r: Mapping[str, Any], extra: dict[str, str | None], op
         properties=properties,
         utm=(r.get("utm_source"), r.get("utm_medium"), r.get("utm_campaign")),
         url=r.get("landing_page_url"),
-        revenue=amount(r.get("value")),
+        revenue=money(clean(r.get("value"))),
     )
+
+
+#: How :func:`~.common.parse_calls` reads CallRail files.
+CALLRAIL = CallFormat(
+    name="callrail", list_keys=("calls", "data"), aliases=ALIASES, required=("id", "start_time"),
+    what="a CallRail calls export", record=call_record,
+)
 
 
 def parse(path: Path, src: SourceConfig) -> Iterator[Event | Reject]:
     """Every call of one CallRail file (API JSON or CSV)."""
-    opts = option_values(FORMATS[0], src.options)
-    check_slash_dates(opts, src, path)
-    calls = read_calls(path, src, ("calls", "data"))
-    if calls.kind == "table":
-        require_any(calls.header, ALIASES, _REQUIRED, src, path, "a CallRail calls export")
-    for row, rec in calls.rows:
-        if isinstance(rec, Reject):
-            yield rec
-        elif calls.kind == "table":
-            fields, extra = table_record(rec, ALIASES, calls.header)
-            yield call_record(row, fields, {k: clean(v) for k, v in extra.items()}, opts, raw_json(rec))
-        else:
-            yield call_record(row, rec, extra_properties(rec, _MAPPED), opts)
-
-
-FORMATS = (
-    Format(
-        name="callrail",
-        summary="CallRail API v3 calls (JSON pages or CSV with the API field names), one 'call' event per call",
-        parse=parse,
-        options=dict(DEFAULTS),
-    ),
-)
+    return parse_calls(CALLRAIL, path, src)

@@ -6,7 +6,7 @@ Reads the event table as BigQuery writes it when exported to files:
   or a JSON array of the same objects (BigQuery console "download as JSON");
 * Parquet with the nested columns (INT64 values as integers), read in batches.
 
-One record = one GA4 event = one :class:`~.records.Event` (row = line / element / Parquet
+One record = one GA4 event = one :class:`~..records.Event` (row = line / element / Parquet
 record number, part 0):
 
 * ``event_type`` = ``event_name``; ``event_time`` = ``event_timestamp`` (µs since the epoch, UTC);
@@ -20,7 +20,7 @@ record number, part 0):
   ``gclid``; older exports: the ``source``/``medium``/``campaign`` event params) -> the utm
   columns; session-scoped last click (``session_traffic_source_last_click.manual_campaign``)
   -> properties ``session_source/medium/campaign`` and the utm columns when the event has
-  no event-scoped source; ``channel`` = :func:`records.web_channel` of the session medium,
+  no event-scoped source; ``channel`` = :func:`parsing.web_channel` of the session medium,
   else the event medium;
 * ``purchase``: ``revenue`` = ``ecommerce.purchase_revenue`` (else the ``value`` param).
 
@@ -40,11 +40,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..config import SourceConfig
-from ..errors import InputDataError
-from . import textfiles
-from .formats import Format
-from .records import Event, Reject, clean, raw_json, text, web_channel
+from ...config import SourceConfig
+from ...errors import InputDataError
+from .. import textfiles
+from ..parsing import clean, raw_json, text, web_channel
+from ..records import Event, Reject
 
 #: GA4's spelling of "no value" in traffic-source fields.
 _NOT_SET = frozenset(("", "(not set)", "(not provided)", "null"))
@@ -325,13 +325,3 @@ def parse(path: Path, src: SourceConfig) -> Iterator[Event | Reject]:
     for n, item in textfiles.iter_ndjson(path, src):
         yield item if isinstance(item, Reject) else _convert(n, item, item, intraday=intraday)
 
-
-FORMATS = (
-    Format(
-        name="ga4",
-        summary="GA4 BigQuery export (events_YYYYMMDD / events_intraday_YYYYMMDD) as NDJSON, JSON array or Parquet",
-        parse=parse,
-        options={},
-        suffixes=(".json", ".ndjson", ".jsonl", ".json.gz", ".ndjson.gz", ".jsonl.gz", ".parquet", ".pq"),
-    ),
-)

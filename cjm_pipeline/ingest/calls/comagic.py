@@ -21,13 +21,11 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..config import SourceConfig
-from .calltracking import (
-    amount, build_call, call_channel, clean, direction, extra_properties, flag, ga_client_id, local_time, negate,
-    raw_json, read_calls, require_any, seconds, table_record, tag_names,
-)
-from .formats import Format
-from .records import Event, Reject
+from ...config import SourceConfig
+from ..parsing import local_time, money, raw_json
+from ..records import Event, Reject
+from .common import CallFormat, build_call, parse_calls
+from .values import call_channel, clean, direction, flag, ga_client_id, negate, seconds, tag_names
 
 #: Export headers of each API field (the API name itself always works too).
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -57,9 +55,6 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "tags": ("Теги",),
 }
 
-_MAPPED = tuple(ALIASES)
-_REQUIRED = ("id", "start_time")
-
 
 def tags_changed(tags: Any) -> str | None:
     """The call's version time: the latest ``tag_change_time`` of its tags (a re-export with a
@@ -72,11 +67,12 @@ def tags_changed(tags: Any) -> str | None:
     """
     if not isinstance(tags, list):
         return None
-    times = [local_time(t.get("tag_change_time")) for t in tags if isinstance(t, dict)]
+    times = [local_time(clean(t.get("tag_change_time"))) for t in tags if isinstance(t, dict)]
     return max((t for t in times if t), default=None)
 
 
-def call_record(row: int, r: Mapping[str, Any], extra: dict[str, str | None], raw: str | None = None) -> Event | Reject:
+def call_record(row: int, r: Mapping[str, Any], extra: dict[str, str | None], opts: Mapping[str, Any],
+                raw: str | None = None) -> Event | Reject:
     """The ``call`` event of one ``get.calls_report`` record."""
     call_id = clean(r.get("id"))
     if call_id is None:
@@ -100,7 +96,7 @@ def call_record(row: int, r: Mapping[str, Any], extra: dict[str, str | None], ra
     return build_call(
         row,
         call_id=call_id,
-        event_time=local_time(r.get("start_time")),
+        event_time=local_time(clean(r.get("start_time"))),
         channel=call_channel(r.get("utm_medium"), r.get("eq_utm_medium"), r.get("channel")),
         identifiers=[
             ("phone", r.get("contact_phone_number")),
@@ -113,32 +109,18 @@ def call_record(row: int, r: Mapping[str, Any], extra: dict[str, str | None], ra
         properties=properties,
         utm=(r.get("utm_source"), r.get("utm_medium"), r.get("utm_campaign")),
         url=clean(r.get("entrance_page")) or clean(r.get("communication_page_url")),
-        revenue=amount(r.get("sale_cost")),
+        revenue=money(clean(r.get("sale_cost"))),
         updated_at=tags_changed(r.get("tags")),
     )
 
 
+#: How :func:`~.common.parse_calls` reads ``get.calls_report`` files.
+COMAGIC = CallFormat(
+    name="comagic", list_keys=("result.data", "data"), aliases=ALIASES, required=("id", "start_time"),
+    what="a get.calls_report export", record=call_record,
+)
+
+
 def parse(path: Path, src: SourceConfig) -> Iterator[Event | Reject]:
     """Every call of one CoMagic / UIS / CallGear file."""
-    calls = read_calls(path, src, ("result.data", "data"))
-    if calls.kind == "table":
-        require_any(calls.header, ALIASES, _REQUIRED, src, path, "a get.calls_report export")
-    for row, rec in calls.rows:
-        if isinstance(rec, Reject):
-            yield rec
-        elif calls.kind == "table":
-            fields, extra = table_record(rec, ALIASES, calls.header)
-            yield call_record(row, fields, {k: clean(v) for k, v in extra.items()}, raw_json(rec))
-        else:
-            yield call_record(row, rec, extra_properties(rec, _MAPPED))
-
-
-FORMATS = (
-    Format(
-        name="comagic",
-        summary="CoMagic / UIS / CallGear Data API get.calls_report (JSON-RPC response, JSON list or CSV), "
-                "one 'call' event per call",
-        parse=parse,
-        options={},
-    ),
-)
+    return parse_calls(COMAGIC, path, src)

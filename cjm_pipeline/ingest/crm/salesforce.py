@@ -33,16 +33,11 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..config import SourceConfig
-from . import textfiles
-from .amocrm import compact, epoch_seconds, stage_semantic, string_list
-from .formats import Format, option_values
-from .records import Event, Record, Reject, clean, raw_json
-
-DEFAULTS: dict[str, Any] = {
-    "won_stages": ["Closed Won"],
-    "lost_stages": ["Closed Lost"],
-}
+from ...config import SourceConfig
+from .. import textfiles
+from ..parsing import clean, epoch_seconds, option_values, raw_json
+from ..records import Event, Record, Reject
+from .common import compact, stage_semantic, string_list
 
 _REQUIRED = ["Id", "OpportunityId", "CreatedDate", "StageName"]
 
@@ -72,7 +67,7 @@ def _is_true(value: str | None) -> bool:
 
 def parse(path: Path, src: SourceConfig) -> Iterator[Record]:
     """Every row of one ``OpportunityHistory`` export."""
-    opts = option_values(FORMATS[0], src.options)
+    opts = option_values("salesforce", src)
     won = string_list(opts.get("won_stages"), "won_stages", src, path)
     lost = string_list(opts.get("lost_stages"), "lost_stages", src, path)
     table = textfiles.read_table(path, src)
@@ -150,15 +145,3 @@ def parse(path: Path, src: SourceConfig) -> Iterator[Record]:
             revenue=get(rec, "Amount") if stage_changed and semantic == "won" else None,
             properties=properties)
 
-
-FORMATS = (
-    Format(
-        name="salesforce",
-        summary="Salesforce OpportunityHistory (CSV): stage changes as deal_stage_changed, other changes as deal_updated",
-        parse=parse,
-        options=DEFAULTS,
-        suffixes=(".csv", ".tsv", ".txt", ".xls", ".html", ".csv.gz", ".tsv.gz"),
-    ),
-)
-
-__all__ = ["FORMATS", "parse"]

@@ -39,16 +39,11 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..config import SourceConfig
-from . import textfiles
-from .amocrm import compact, epoch_seconds, is_json, json_records, stage_semantic, string_list
-from .formats import Format, option_values
-from .records import Event, Record, Reference, Reject, as_text, clean, raw_json
-
-DEFAULTS: dict[str, Any] = {
-    "won_stages": ["closedwon"],
-    "lost_stages": ["closedlost"],
-}
+from ...config import SourceConfig
+from .. import textfiles
+from ..parsing import as_text, clean, epoch_seconds, option_values, raw_json
+from ..records import Event, Record, Reference, Reject
+from .common import compact, stage_semantic, string_list
 
 #: History table columns: canonical (Airbyte) name -> names other exporters use.
 _HISTORY_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -184,7 +179,7 @@ def _api_error(obj: Any) -> str | None:
 
 
 def _parse_json(path: Path, src: SourceConfig, opts: _Opts) -> Iterator[Record]:
-    for row, _, item in json_records(path, src, {"results": "results"}, _api_error):
+    for row, _, item in textfiles.json_records(path, src, {"results": "results"}, _api_error):
         if isinstance(item, Reject):
             yield item
         elif not isinstance(item, dict):
@@ -278,20 +273,9 @@ def _parse_history(path: Path, src: SourceConfig, opts: _Opts) -> Iterator[Recor
 
 def parse(path: Path, src: SourceConfig) -> Iterator[Record]:
     """Every record of one HubSpot file: a deals / pipelines API response, or the deal property history CSV."""
-    opts = _Opts(option_values(FORMATS[0], src.options), src, path)
-    if is_json(path):
+    opts = _Opts(option_values("hubspot", src), src, path)
+    if textfiles.is_json(path):
         yield from _parse_json(path, src, opts)
     else:
         yield from _parse_history(path, src, opts)
 
-
-FORMATS = (
-    Format(
-        name="hubspot",
-        summary="HubSpot deals: CRM API v3 JSON (deals with dealstage history, pipelines) and the deal property history CSV",
-        parse=parse,
-        options=DEFAULTS,
-    ),
-)
-
-__all__ = ["FORMATS", "parse"]

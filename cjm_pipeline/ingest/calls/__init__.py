@@ -1,0 +1,1 @@
+"""Call-tracking formats: ``calltouch``, ``comagic`` and ``callrail``, read by one loop (:mod:`.common`)."""

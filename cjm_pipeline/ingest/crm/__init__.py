@@ -1,0 +1,1 @@
+"""CRM formats: ``amocrm``, ``bitrix24``, ``hubspot`` and ``salesforce`` (helpers they share in :mod:`.common`)."""
