@@ -1,4 +1,5 @@
-# cjm_pipeline: `make demo` installs and runs the pipeline on data/sample/; `make test` runs the tests.
+# cjm_pipeline: `make demo` installs and runs the pipeline on data/sample/; `make test` runs every test,
+# `make test-fast` all but those marked slow (browser, notebooks, Spark, PostgreSQL, benchmark, long oracles).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -6,7 +7,7 @@ CONFIG ?= configs/sample.yaml
 BENCH_SIZES ?= 1M
 BENCH_SPARK_SIZE ?= 10M
 
-.PHONY: install demo run test sample golden clean bench bench-50m bench-smoke bench-spark
+.PHONY: install demo run test test-fast sample golden clean bench bench-50m bench-smoke bench-spark
 
 $(BIN)/cjm: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +28,11 @@ demo: install  ## install, then run the whole pipeline on both samples (generic 
 run: install
 	$(BIN)/cjm run -c $(CONFIG)
 
-test: install  ## the whole test suite (what CI runs)
+test: install  ## the whole test suite, slow tests included (what CI runs: .ci/run)
 	$(BIN)/python -m pytest -q
+
+test-fast: install  ## the tests not marked slow (pyproject.toml [tool.pytest.ini_options]), one worker per core: under 2 minutes on 2 cores
+	$(BIN)/python -m pytest -q -m "not slow" -n auto --dist loadfile
 
 sample: install  ## regenerate both samples with the simulator: data/sample/events.csv (one shop log) and data/sample/multi/
 	$(BIN)/cjm simulate --template ecommerce --format generic --customers 3000 --days 120 --seed 3 --no-truth --out data/sample

@@ -1,3 +1,11 @@
+"""Fixtures shared by the test modules, and the ``slow`` marker for every test that starts PostgreSQL.
+
+``make test-fast`` runs ``pytest -m "not slow"``: it leaves out the tests marked slow, those that
+need a browser, Jupyter, Spark, PostgreSQL or the benchmark harness, or that are long
+oracle/property tests. The modules mark their own tests (``@pytest.mark.slow``); a test that uses
+the ``pg_server`` fixture (tests/pg.py) is marked here, so no PostgreSQL test can be forgotten.
+"""
+
 import sys
 from pathlib import Path
 
@@ -42,3 +50,10 @@ def ran(sample_config):
     result = CliRunner().invoke(main, ["run", "-c", str(sample_config)])
     assert result.exit_code == 0, result.output
     return result
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m "not slow" deselects
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "pg_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)

@@ -30,6 +30,7 @@ def smoke(tmp_path_factory):
     return out, results
 
 
+@pytest.mark.slow
 def test_harness_writes_table_and_json(smoke):
     out, results = smoke
     saved = json.loads((out / "results.json").read_text())
@@ -37,18 +38,53 @@ def test_harness_writes_table_and_json(smoke):
     r = saved["runs"][0]
     assert r["pipeline"]["status"] == "success" and r["floor"]["status"] == "success"
     assert r["data"]["events"] >= 100_000 and r["data"]["next_day_events"] > 0
-    names = [p["name"] for p in r["pipeline"]["phases"]]
+    timed = r["pipeline"]["phases"]
+    names = [p["name"] for p in timed]
+    # the ingest, every step in the pipeline's order, the export
     assert names[0] == "ingest" and names[-1] == "export"
-    assert set(pipeline.STEP_NAMES) <= set(names)
-    rows = {p["name"]: p["rows"] for p in r["pipeline"]["phases"]}
+    assert [n for n in names if n in pipeline.STEP_NAMES] == list(pipeline.STEP_NAMES)
+    rows = {p["name"]: p["rows"] for p in timed}
     assert rows["ingest"] == rows["events"] == r["data"]["events"]
-    for p in r["pipeline"]["phases"]:
-        assert p["seconds"] >= 0 and p["peak_rss"] > 0 and p["ratio_to_floor"] is not None
-    assert r["total"]["seconds"] == pytest.approx(sum(p["seconds"] for p in r["pipeline"]["phases"]))
+    # every figure measured, and every ratio computed from the measurements of this run
+    floor_s, events = r["floor_s"], r["data"]["events"]
+    assert floor_s > 0
+    for p in timed:
+        gap = p["extra"].get("kind") == "gap"  # (between steps: may round to nothing)
+        assert (p["seconds"] >= 0 if gap else p["seconds"] > 0) and p["peak_rss"] > 0, p
+        assert p["ratio_to_floor"] == pytest.approx(p["seconds"] / floor_s), p
+        assert p["events_per_s"] == pytest.approx(events / max(p["seconds"], 1e-9)), p
+    total = r["total"]
+    assert total["seconds"] == pytest.approx(sum(p["seconds"] for p in timed))
+    assert total["ratio_to_floor"] == pytest.approx(total["seconds"] / floor_s) and total["peak_rss"] > 0
+    assert {"ingest", "staging", "events", "identity", "stages", "journey", "funnel", "outputs", "export"} <= set(r["layers"])
+    assert sum(v["seconds"] for v in r["layers"].values()) == pytest.approx(total["seconds"])
+    for layer in r["layers"].values():
+        assert layer["ratio_to_floor"] == pytest.approx(layer["seconds"] / floor_s)
+    pandas = r["peers"]["pandas"]
+    assert pandas["seconds"] > 0 and pandas["pipeline_speedup"] == pytest.approx(pandas["seconds"] / r["peers"]["pipeline_s"])
+    inc = r["incremental"]
+    assert inc["seconds"] > 0 and inc["ratio_to_full"] == pytest.approx(inc["seconds"] / total["seconds"])
+
+    # the printed table: the columns, a line per phase with its layer, rows, seconds and ratio to the
+    # floor, the total, the layer sums, the peers and the incremental run
     text = (out / "results.txt").read_text()
-    assert "floor (read the Parquet" in text and "\ntotal " in text and "incremental (+1 day" in text
+    lines = text.splitlines()
+    header = next(line for line in lines if line.startswith("phase "))
+    assert all(column in header for column in ("layer", "rows out", "wall s", "events/s", "peak RSS", "× floor"))
+    for p in timed:
+        if p["extra"].get("kind") == "gap":
+            continue
+        layer = p["extra"].get("layer") or p["extra"]["kind"]
+        start = f"{p['name']:<26} {layer:<9} {table.fmt_num(p['rows']):>12} {p['seconds']:>9.2f} "
+        line = next((line for line in lines if line.startswith(start)), None)
+        assert line and line.endswith(table.fmt_ratio(p["ratio_to_floor"])), (start, line)
+    assert any(line.startswith("total ") and line.endswith(table.fmt_ratio(total["ratio_to_floor"])) for line in lines)
+    assert "floor (read the Parquet" in text and "\nlayers: ingest " in text
+    assert f"pipeline steps {', '.join(phases.PEER_STEPS)}:" in text and "identical numbers" in text
+    assert f"incremental (+1 day, {inc['new_events']:,} new events, {inc['files_loaded']} new files)" in text
 
 
+@pytest.mark.slow
 def test_incremental_run_loads_only_the_new_day(smoke):
     _, results = smoke
     r = results["runs"][0]
@@ -59,6 +95,7 @@ def test_incremental_run_loads_only_the_new_day(smoke):
     assert r["incremental_run"]["rows_loaded"] == r["data"]["events"] + r["data"]["next_day_events"]
 
 
+@pytest.mark.slow
 def test_pandas_peer_agrees_with_the_pipeline(smoke):
     _, results = smoke
     peers = results["runs"][0]["peers"]
@@ -69,6 +106,7 @@ def test_pandas_peer_agrees_with_the_pipeline(smoke):
     assert "none/python" in peers["retentioneering"]["error"]
 
 
+@pytest.mark.slow
 def test_pandas_peer_matches_the_warehouse_tables(smoke):
     """Independently of the harness: the peer on the kept warehouse's classified_events
     (after the incremental run) against that warehouse's funnel and transitions."""
@@ -153,10 +191,13 @@ def test_bench_config_classifies_like_the_worlds_own_config(tmp_path):
 
 
 def test_benchmark_doctests():
+    """benchmarks/ is outside pytest's doctest collection (testpaths): its examples are run here."""
     for module in (data, run, table):
-        assert doctest.testmod(module).failed == 0
+        result = doctest.testmod(module)
+        assert result.attempted > 0 and result.failed == 0, (module.__name__, result)
 
 
+@pytest.mark.slow
 def test_report_of_a_failed_run_keeps_the_phases_until_it_stopped(smoke):
     """A run that stops (out of memory at a limit) is reported with the phases it finished."""
     _, results = smoke

@@ -361,6 +361,7 @@ def reference_histogram(r) -> dict[tuple[int, int], int]:
     return counts
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", SEEDS)
 def test_random_journeys_match_the_reference(seed):
     mode = ["ordered", "strict", "furthest"][seed % 3]

@@ -44,6 +44,7 @@ def test_run_on_sample_writes_outputs_and_accounts_for_every_row(ran, sample_con
     assert meta["funnel_mode"] == "ordered" and meta["window"] == "90d" and meta["data_cutoff_utc"].startswith("2025-04-30")
 
 
+@pytest.mark.slow
 def test_second_run_skips_loaded_files_and_gives_the_same_funnel(ran, sample_config):
     out = sample_config.parent / "out"
     before = (out / "funnel.csv").read_bytes()
@@ -233,6 +234,7 @@ def test_sample_stage_kpis_are_checked(ran, sample_config):
     assert bool(row["met"]) == (row["actual"] >= 0.55) and not row["met"]  # the sample misses this target
 
 
+@pytest.mark.slow
 def test_python_funnel_recompute_keeps_the_published_settings(tmp_path):
     from conftest import sample_config_in
     import cjm_pipeline
@@ -248,6 +250,7 @@ def test_python_funnel_recompute_keeps_the_published_settings(tmp_path):
     assert wh.funnel(window="1h")["customers"].iloc[0] == published["customers"].iloc[0]
 
 
+@pytest.mark.slow
 def test_named_funnels_are_built_beside_the_main_one(tmp_path):
     from conftest import sample_config_in
     import cjm_pipeline
@@ -292,6 +295,7 @@ def test_named_funnel_config_errors():
     assert "funnels[2].name: duplicate funnel name 'x'" in text
 
 
+@pytest.mark.slow
 def test_funnel_command_recomputes_a_named_funnel(tmp_path):
     from conftest import sample_config_in
     path = sample_config_in(tmp_path)

@@ -198,6 +198,7 @@ def reference_stock(visits) -> list[tuple[dt.date, str, int]]:
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", range(30))
 def test_dwell_and_stock_match_a_python_reference(seed):
     journeys = random_journeys(seed)

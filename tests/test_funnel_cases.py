@@ -1,4 +1,4 @@
-"""The ordered funnel and the stage timeline on small declarative journeys (SEMANTICS.md)."""
+"""The ordered funnel and the stage timeline on small declarative journeys (docs/semantics.md, "Ordered funnel", "Stage visits and transitions")."""
 
 import pytest
 

@@ -1,10 +1,11 @@
-"""The strict and furthest funnel modes (SEMANTICS.md): declarative cases and a
+"""The strict and furthest funnel modes (docs/semantics.md, "Strict funnel", "Furthest funnel"): declarative cases and a
 hypothesis property test against brute-force references written from the definitions."""
 
 import datetime as dt
 import itertools
 
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -124,6 +125,7 @@ journey_strategy = st.dictionaries(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(journeys=journey_strategy, window_h=st.sampled_from([1, 3, 6, 24]))
 def test_strict_and_furthest_match_references(journeys, window_h):

@@ -1,7 +1,7 @@
 """Property tests: the SQL funnel, stage visits and transitions against a plain-Python oracle.
 
-The oracle below is written from /work/shared/SEMANTICS.md, not from the SQL, and is
-deliberately brute force:
+The oracle below is written from the definitions (docs/semantics.md, "Ordered funnel", "Which
+attempt counts"), not from the SQL, and is deliberately brute force:
 
 * Total order of a customer's events: ``(event_ts, stage_order, event_id)``.
 * Ordered funnel: every chain ``e1 < e2 < ... < ek`` (strictly increasing in the total
@@ -424,21 +424,25 @@ def check_customer_steps(spec: Spec, o: Oracle, sql: SqlResult) -> None:
     assert set(got) <= set(o.funnel_customers)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", SEEDS)
 def test_customer_steps_match_oracle(seed):
     check_customer_steps(*case(seed))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", range(STEP_WINDOW_SEEDS))
 def test_step_window_customer_steps_match_oracle(seed):
     check_customer_steps(*step_window_case(seed))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", range(STEP_WINDOW_SEEDS))
 def test_step_window_funnel_table_matches_oracle(seed):
     check_funnel_table(*step_window_case(seed))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", SEEDS)
 def test_funnel_table_matches_oracle(seed):
     check_funnel_table(*case(seed))
@@ -456,6 +460,7 @@ def check_funnel_table(spec: Spec, o: Oracle, sql: SqlResult) -> None:
                 assert same_number(actual, value), (col, g, want, describe(spec))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", SEEDS)
 def test_visits_match_oracle(seed):
     spec, o, sql = case(seed)
@@ -473,6 +478,7 @@ def test_visits_match_oracle(seed):
     assert dict(got) == want, describe(spec)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", SEEDS)
 def test_transitions_match_oracle(seed):
     spec, o, sql = case(seed)
@@ -501,6 +507,7 @@ def test_transitions_match_oracle(seed):
         assert same_number(g[3], gap), (key, g, want[key], describe(spec))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", SEEDS)
 def test_journeys_match_oracle(seed):
     spec, o, sql = case(seed)
@@ -529,6 +536,7 @@ def test_journeys_match_oracle(seed):
     assert got == want, describe(spec)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", SEEDS)
 def test_invariants(seed):
     spec, o, sql = case(seed)

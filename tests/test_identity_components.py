@@ -77,6 +77,7 @@ def random_graph(seed: int) -> list[tuple[str, str]]:
     return edges
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", range(25))
 def test_random_graphs_match_union_find(seed):
     edges = random_graph(seed)

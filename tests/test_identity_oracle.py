@@ -1,6 +1,6 @@
 """Property tests: identity stitching v0 against a union-find oracle.
 
-Definition (SEMANTICS.md, "Objects"): a customer is a connected component of identifiers,
+Definition (docs/semantics.md, "Links and customers"): a customer is a connected component of identifiers,
 where every identifier of one record is linked to every other identifier of that record.
 Identifiers are namespaced by kind (``email:...``, ``phone:...``, ``anonymous_id:...``), so the
 same text in two identifier columns is two different identifiers. ``customer_id`` is opaque
@@ -307,6 +307,7 @@ def test_long_chain_of_300_links():
     assert sql_partition(run_identity(rows)) == want
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", SEEDS)
 def test_partition_matches_union_find(seed):
     rows, run = case(seed)
@@ -316,6 +317,7 @@ def test_partition_matches_union_find(seed):
     assert got == want, (summary(got), summary(want), sorted(got ^ want, key=len)[:4])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", SEEDS)
 def test_event_identifiers_are_namespaced_and_complete(seed):
     rows, run = case(seed)
@@ -327,6 +329,7 @@ def test_event_identifiers_are_namespaced_and_complete(seed):
     assert len(run.event_identifiers) == sum(len(v) for v in want.values())  # no duplicate rows
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", SEEDS)
 def test_customer_events_follow_components(seed):
     rows, run = case(seed)
@@ -350,6 +353,7 @@ def test_customer_events_follow_components(seed):
     assert list(ce.columns) == ["customer_id", "event_id", "event_ts", "source", "event_type"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", SEEDS)
 def test_customer_id_is_opaque(seed):
     rows, run = case(seed)
@@ -362,6 +366,7 @@ def test_customer_id_is_opaque(seed):
         assert not any(i in customer for i in identifiers), customer
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", range(0, N_SEEDS, 5))
 def test_customer_id_is_stable_across_runs(seed):
     """Same identifiers, rows in another order with other event ids, plus one unrelated row:

@@ -1,7 +1,7 @@
 """Loops (sql/journey/loops.sql) and most common paths (sql/journey/paths.sql).
 
 Hand-worked journeys for every column, then seeded random journeys against a plain-Python
-reference written from the definitions (SEMANTICS.md and the SQL header comments), and
+reference written from the definitions (docs/semantics.md, "Loops" and "Paths", and the SQL header comments), and
 invariants tying the outputs to stage_transitions and stage_visits.
 
 Definitions used by the reference:
@@ -371,12 +371,14 @@ def case(seed: int) -> tuple[Spec, Built]:
     return spec, build(spec.journeys, spec.stages, spec.top_paths)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", range(N_SEEDS))
 def test_loops_match_reference(seed):
     spec, b = case(seed)
     assert_rows(rows(b.loops), reference_loops(reference_visits(spec.journeys, spec.stages), spec.stages))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", range(N_SEEDS))
 def test_paths_match_reference(seed):
     spec, b = case(seed)
@@ -384,6 +386,7 @@ def test_paths_match_reference(seed):
     assert_rows(rows(b.paths), expected)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", range(N_SEEDS))
 def test_invariants(seed):
     _, b = case(seed)

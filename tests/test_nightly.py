@@ -160,6 +160,7 @@ def write_nightly_drops(full: Path, root: Path) -> list[Path]:
 EVENT_ORDER = ["event_id"]
 
 
+@pytest.mark.slow
 def test_loading_the_same_folder_twice_changes_nothing(full_drop, tmp_path):
     config = config_for(tmp_path, full_drop)
     first = run(config)
@@ -171,6 +172,7 @@ def test_loading_the_same_folder_twice_changes_nothing(full_drop, tmp_path):
     assert second.totals == first.totals
 
 
+@pytest.mark.slow
 def test_three_nightly_drops_give_the_same_events_as_one_full_drop(full_drop, tmp_path):
     full_config = config_for(tmp_path / "full", full_drop)
     run(full_config)

@@ -25,6 +25,7 @@ def test_notebook_is_committed_without_outputs(path: Path):
             assert cell.outputs == [] and cell.execution_count is None, f"{path.name}: clear the outputs"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs_top_to_bottom(path: Path, tmp_path, monkeypatch):
     monkeypatch.setenv("TMPDIR", str(tmp_path))   # the kernel's temporary warehouses go to pytest's tmp_path

@@ -63,6 +63,7 @@ def read(cfg, sql: str):
         con.close()
 
 
+@pytest.mark.slow
 def test_hash_mode_stitches_exactly_like_clear_mode(runs):
     clear, hashed, _ = runs
     sizes = "select n, count(*) as customers from (select customer_id, count(*) n from customer_events group by all) " \
@@ -73,6 +74,7 @@ def test_hash_mode_stitches_exactly_like_clear_mode(runs):
     assert read(clear, hubs).iloc[0, 0] == read(hashed, hubs).iloc[0, 0]
 
 
+@pytest.mark.slow
 def test_hash_mode_keeps_no_phone_or_email_in_clear(runs):
     clear, hashed, _ = runs
     personal = read(clear, "select distinct id_type, id_value from event_identifiers "
@@ -93,12 +95,14 @@ def test_hash_mode_keeps_no_phone_or_email_in_clear(runs):
     assert unblocked["id_value"].str.fullmatch(r"sha256:[0-9a-f]{64}").all()
 
 
+@pytest.mark.slow
 def test_blocklisted_values_stay_in_clear_and_keep_joining_nobody(runs):
     _, hashed, _ = runs
     blocked = read(hashed, "select distinct id_value from event_identifiers where blocked and id_type = 'phone'")
     assert "+74957770000" in set(blocked["id_value"])  # the office number of configs/sample_multi.yaml
 
 
+@pytest.mark.slow
 def test_customer_lookup_hashes_any_spelling(runs, monkeypatch):
     clear, hashed, _ = runs
     monkeypatch.setenv(SALT_ENV, "test-salt-3f9a")
@@ -113,6 +117,7 @@ def test_customer_lookup_hashes_any_spelling(runs, monkeypatch):
     assert not in_hash["identifiers"]["identifier"].str.contains(phone[2:], regex=False).any()
 
 
+@pytest.mark.slow
 def test_a_hash_run_needs_the_salt_and_one_kind_per_warehouse(tmp_path, monkeypatch):
     monkeypatch.delenv(SALT_ENV, raising=False)
     hashed = multi_config(tmp_path, "hash")

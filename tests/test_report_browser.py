@@ -24,6 +24,8 @@ import pytest
 import cjm_pipeline as cjm
 from cjm_pipeline.report import build_report
 
+pytestmark = pytest.mark.slow  # starts Chromium
+
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
                   "--disable-dev-shm-usage", "--host-resolver-rules=MAP * ~NOTFOUND"]

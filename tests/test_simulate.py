@@ -106,6 +106,7 @@ def fashion_world(tmp_path_factory):
     return folder, cfg
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("world", ["classic_world", "fashion_world"])
 def test_identity_precision_and_recall_on_the_realistic_world(world, request):
     folder, cfg = request.getfixturevalue(world)
@@ -119,6 +120,7 @@ def test_identity_precision_and_recall_on_the_realistic_world(world, request):
     assert score["stages"]["agree"] == score["stages"]["events"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("world", ["classic_world", "fashion_world"])
 def test_without_the_templates_identity_config_the_traps_glue_strangers(world, request, tmp_path):
     folder, cfg = request.getfixturevalue(world)

@@ -36,6 +36,8 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.compare import csv_differences  # noqa: E402  (the benchmark compares its runs' CSVs the same way)
 
+pytestmark = pytest.mark.slow  # Spark in local mode: minutes
+
 
 def _missing() -> str | None:
     try:

@@ -99,6 +99,7 @@ def _norm(rows) -> list[tuple]:
     return sorted(out, key=repr)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(IDIOMS))
 def test_idiom_means_the_same_on_spark(name):
     sql = IDIOMS[name]
@@ -146,6 +147,7 @@ select i, i * i as sq from n
 """
 
 
+@pytest.mark.slow
 def test_recursive_statement_runs_level_by_level_even_where_spark_cannot_recurse():
     """An aggregate over the recursive CTE's own rows: Spark refuses it as a recursive CTE; by
     levels it gives DuckDB's rows, and a level limit stops a statement that does not end."""

@@ -10,7 +10,7 @@ template's config is copied next to it as `cjm init` does, and the whole pipelin
   the world model means them;
 * customers are the people: pairwise precision and recall over records are both 1;
 * the funnel (and reached_any_order) equals the ordered funnel computed by brute force on
-  the true stage paths (SEMANTICS.md).
+  the true stage paths (docs/semantics.md, "Ordered funnel").
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ def test_classic_ru_is_classic_with_russian_stage_names():
     assert ru["sources"] == en["sources"] and ru["identity"] == en["identity"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("template", TEMPLATES)
 def test_template_runs_end_to_end_and_matches_the_truth(template, tmp_path):
     config = simulate_project(template, tmp_path, CUSTOMERS, DAYS, seed=11, identity="clean")
