@@ -1,5 +1,5 @@
 """The pandas peer: the ordered funnel and the stage transition matrix, written the way an
-analyst would in pandas, following SEMANTICS.md exactly like the SQL steps do.
+analyst would in pandas, following docs/semantics.md exactly like the SQL steps do.
 
 Input: the classified events (``customer_id, event_id, event_ts, stage, stage_order``; stage
 null for events with no stage), as the pipeline's ``classified_events`` holds them. So the

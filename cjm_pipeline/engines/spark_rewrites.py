@@ -3,7 +3,7 @@
 sqlglot translates the "boring core" faithfully (joins, windows, FILTER, GROUP BY ALL,
 intervals) but passes some DuckDB functions through unchanged or maps them to a Spark
 function of the same name and different meaning, without a warning
-(``../shared/reference/engines.md`` §7.1). Each rewrite here takes one such idiom, as the
+(README, "Engines: DuckDB or Apache Spark"). Each rewrite here takes one such idiom, as the
 ``sql/`` files use it, to a Spark expression with DuckDB's meaning. Each is a function of one
 node, applied by :func:`cjm_pipeline.engines.spark.translate` with ``Expression.transform``, and each
 has a case in ``tests/test_spark_translate.py``.
@@ -95,7 +95,7 @@ def format_string(node: exp.Expression) -> exp.Expression:
 
 def ordered_list(node: exp.Expression) -> exp.Expression:
     """DuckDB ``list(x ORDER BY k1 [DESC], ...)`` [``FILTER (WHERE c)``]: sqlglot writes
-    ``COLLECT_LIST(x)`` and drops the order (engines.md §7.1). Spark form: collect
+    ``COLLECT_LIST(x)`` and drops the order. Spark form: collect
     ``struct(k1, ..., x)``, sort with a comparator over the keys, keep ``x``. The order keys
     may be NULL: they sort last, DuckDB's default, unless the key says ``NULLS FIRST``.
     ``list(DISTINCT x ORDER BY x)`` is ``array_sort(collect_set(x))``."""

@@ -2,7 +2,7 @@
 -- ordered and strict funnels with per-step windows; an attempt is an anchor of funnel_positions
 -- (attempt = its pos).
 --
--- Ordered mode (SEMANTICS.md): an attempt anchored at e1 reaches step k when there are events
+-- Ordered mode (docs/semantics.md, "Ordered funnel", "Per-step windows"): an attempt anchored at e1 reaches step k when there are events
 -- e1 < ... < ek in the total order (event_ts, stage_order, event_id) with stage(ei) = step i,
 -- ts(ek) - ts(e1) <= window ($window_s seconds) and, where step i has a per-step window wi
 -- (cfg_funnel_steps.window_s), ts(ei) - ts(e(i-1)) <= wi. Other events may come in between; each

@@ -2,7 +2,7 @@
 -- (grain: unit_id, attempt, step) in the furthest funnel (the CRM pipeline view); a
 -- unit (customer, deal or session) has one attempt (attempt = 1), starting at its first staged event.
 --
--- Furthest mode (SEMANTICS.md): a unit counts at step k when the furthest funnel stage they
+-- Furthest mode (docs/semantics.md, "Furthest funnel"): a unit counts at step k when the furthest funnel stage they
 -- reached within the window from their first staged event (ts <= first + $window_s) has
 -- order >= k, whatever the order of visits: reaching 'purchase' implies the earlier stages.
 -- event_id / event_ts are the first event of the step's stage in the window, and null where the

@@ -2,7 +2,7 @@
 -- ordered and strict funnels without per-step windows; an attempt is an anchor of funnel_positions
 -- (attempt = its pos).
 --
--- Ordered mode (SEMANTICS.md): an attempt anchored at e1 reaches step k when there are events
+-- Ordered mode (docs/semantics.md, "Ordered funnel", "Strict funnel"): an attempt anchored at e1 reaches step k when there are events
 -- e1 < ... < ek in the total order (event_ts, stage_order, event_id) with stage(ei) = step i and
 -- ts(ek) - ts(e1) <= window ($window_s seconds). Other events may come in between; each event
 -- fills at most one step. Strict mode ($strict): e1 ... ek must also lie in consecutive stage
