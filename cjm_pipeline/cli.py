@@ -155,7 +155,8 @@ def output_options(fn):
         click.option("--step-window", "step_windows", multiple=True, metavar="STAGE=DURATION",
                      help="A per-step window from the previous step, e.g. --step-window purchase=7d (repeatable)."),
         click.option("--out", "out_path", type=click.Path(dir_okay=False),
-                     help="Write the table here (default: <table>.<format> in the output folder)."),
+                     help="Write the table to this file (without it the table is only printed: the published "
+                          "outputs of the last run are never replaced)."),
         click.option("--format", "fmt", type=click.Choice(OUTPUT_FORMATS), help="File format (default: the config's)."),
         click.option("--excel", is_flag=True, help="CSV for a Russian-locale Excel: ';', decimal comma, UTF-8 with BOM."),
     ]
@@ -200,15 +201,17 @@ def write_table_command(config_path: str, table: str, show: list[str], *,
         if mode or window or unit or overrides or funnel_name or table == "funnel":
             pipeline.recompute_funnel(con, cfg.funnel, where="--")
         frame = db.read_table(con, table, order_by=order_of(table))
-        path = Path(out_path) if out_path else cfg.output_dir / f"{table}.{cfg.output.format}"
-        export.write_output(con, cfg, table, path)
-        run_id = f"{table}-" + dt.datetime.now().strftime("%Y%m%dT%H%M%S")
-        export.write_sidecar(path, {**export.metadata(con, cfg, run_id=run_id), "table": table})
+        path = Path(out_path) if out_path else None
+        if path is not None:  # a re-sliced table never replaces a published output: only where --out says
+            export.write_output(con, cfg, table, path)
+            run_id = f"{table}-" + dt.datetime.now().strftime("%Y%m%dT%H%M%S")
+            export.write_sidecar(path, {**export.metadata(con, cfg, run_id=run_id), "table": table})
     with_cols = [c for c in show if c in frame.columns]
     click.echo(frame[with_cols].head(30).to_string(index=False))
     if len(frame) > 30:
         click.echo(f"... {len(frame) - 30} more rows")
-    click.echo(f"{table} ({cfg.funnel.mode}, window {cfg.funnel.window}): {len(frame)} rows written to {path}")
+    where = f"written to {path}" if path else "not written (--out FILE writes it; the published outputs stay as they are)"
+    click.echo(f"{table} ({cfg.funnel.mode}, window {cfg.funnel.window}): {len(frame)} rows {where}")
 
 
 @main.command()
@@ -219,8 +222,8 @@ def write_table_command(config_path: str, table: str, show: list[str], *,
 def funnel(config_path: str, **options) -> None:
     """Recompute the funnel from the warehouse, without re-ingesting.
 
-    Nothing in the warehouse changes: the funnel is rebuilt in memory from the stored
-    classified events, printed, and written to --out (with a .meta.json sidecar).
+    Nothing in the warehouse or the published outputs changes: the funnel is rebuilt in memory
+    from the stored classified events, printed, and written only to --out (with a .meta.json sidecar).
 
     \b
     Example:

@@ -218,6 +218,18 @@ def drop_relation(con: duckdb.DuckDBPyConnection, name: str) -> None:
         con.execute(f"drop {'view' if kind == 'VIEW' else 'table'} if exists {name}").fetchall()
 
 
+def checkpoint(con: duckdb.DuckDBPyConnection) -> None:
+    """Write everything to the database file (nothing left in its WAL)."""
+    con.execute("checkpoint").fetchall()
+
+
+def schemas(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The schemas of the current database."""
+    rows = con.execute("select schema_name from information_schema.schemata "
+                       "where catalog_name = current_database()").fetchall()
+    return sorted(r[0] for r in rows)
+
+
 def existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
     """Tables and views visible on this connection (all attached databases)."""
     rows = con.execute("select table_name from information_schema.tables").fetchall()

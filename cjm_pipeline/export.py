@@ -94,13 +94,14 @@ def write_output(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, table: str
     finally:
         if source != table:
             db.execute(con, f"drop view if exists {source}")
-    if fmt == "csv" and encoding == "utf-8-sig":
-        with open(path, "wb") as out, open(tmp, "rb") as src:
+    if fmt == "csv" and encoding == "utf-8-sig":  # the BOM goes first: into a second temporary file
+        with_bom = path.with_suffix(path.suffix + ".bom.tmp")
+        with open(with_bom, "wb") as out, open(tmp, "rb") as src:
             out.write(b"\xef\xbb\xbf")
             shutil.copyfileobj(src, out)
         tmp.unlink()
-    else:
-        tmp.replace(path)
+        tmp = with_bom
+    tmp.replace(path)  # a file is replaced whole, never written in place
     return path
 
 
@@ -123,7 +124,9 @@ def export_all(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, *, kind: str
 
 def write_sidecar(csv_path: Path, meta: dict) -> Path:
     side = csv_path.with_suffix(".meta.json")
-    side.write_text(json.dumps(meta, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+    tmp = side.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(meta, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+    tmp.replace(side)
     return side
 
 

@@ -10,14 +10,16 @@ Every run appends one row to ``_cjm_runs`` (:mod:`cjm_pipeline.runs`).
 
 from __future__ import annotations
 
+import shutil
 import time
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, Callable
 
 import duckdb
 import pandas as pd
 
-from . import db, export, ingest, runs
+from . import db, export, ingest, publish, runs
 from .config import FunnelConfig, NamedFunnelConfig, PipelineConfig, check_funnel_stages
 from .engines import Engine
 from .errors import ConfigError
@@ -128,16 +130,16 @@ def named_funnel_schema(name: str) -> str:
 
 
 def build_named_funnel(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, named: NamedFunnelConfig, *,
-                       run_id: str, export_outputs: bool = True) -> list[StepResult]:
+                       run_id: str, out_dir: Path | None = None) -> list[StepResult]:
     """Build one of ``funnels:`` into schema ``funnel_<name>`` (same tables and columns as the main
-    funnel: funnel, funnel_trends, funnel_breakdown, ...), and export it to ``<output>/funnels/<name>/``."""
+    funnel: funnel, funnel_trends, funnel_breakdown, ...), and export it to ``<out_dir>/funnels/<name>/``."""
     schema = named_funnel_schema(named.name)
     db.use_schema(con, schema)
     try:
         results = [replace(r, step=f"{schema}.{r.step}") for r in recompute_funnel(con, named)]
-        if export_outputs:
+        if out_dir is not None:
             export.export_all(con, replace(cfg, funnel=named), kind=f"funnel:{named.name}", run_id=run_id,
-                              out_dir=cfg.output_dir / "funnels" / named.name,
+                              out_dir=out_dir / "funnels" / named.name,
                               tables=tuple(t for t in FUNNEL_STEPS if t in export.EXPORTED_TABLES))
     finally:
         db.use_schema(con, "main")
@@ -147,56 +149,110 @@ def build_named_funnel(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, name
 def run(cfg: PipelineConfig, *, until: str | None = None, full_refresh: bool = False, export_outputs: bool = True,
         log: Callable[[str], None] = lambda m: None,
         on_step: Callable[[Step, int, int], None] | None = None) -> RunResult:
-    """Ingest new files, rebuild every step, export the outputs and record the run."""
+    """Ingest new files, rebuild every step, export the outputs and record the run, publishing all of
+    it at once or nothing (:mod:`cjm_pipeline.publish`): the run works on a copy of the warehouse and
+    writes its files into a folder of its own, then switches both.
+
+    With ``until``, the steps after it are not built, their tables are dropped (every table of the
+    published warehouse is of one run) and no files are written.
+    """
     steps = select_steps(until)
     result = RunResult(run_id=runs.new_run_id())
     started_at = runs.utcnow()
     t0 = time.perf_counter()
-    con = db.connect(cfg.warehouse_path, memory_limit=cfg.memory_limit)
+    warehouse = cfg.warehouse_path
 
     def warn(message: str) -> None:
         result.warnings.append(message)
         log("warning: " + message)
 
-    try:
-        runs.ensure_tables(con)
+    with publish.RunLock(warehouse, result.run_id):
+        journal = publish.Journal(warehouse)
+        out = publish.run_folder(cfg.output_dir, result.run_id) if export_outputs and until is None else None
+        work = publish.working_copy(warehouse)
+        committed = False
         try:
-            result.loads = ingest.ingest_all(con, cfg, result.run_id, full_refresh=full_refresh, log=log, warn=warn)
-            for done in runs.migrate(con, cfg, policy_for(cfg)):
-                log("migrated: " + done)
-            write_config_tables(con, cfg)
-            params = params_for(cfg, run_id=result.run_id, run_started=started_at)
-            engine = start_engine(con, cfg, log)
-            result.steps = run_steps(engine, cfg, steps, params=params, on_step=on_step, on_done=lambda r: log(
-                f"step {r.step}: " + ("view" if r.rows is None else f"{r.rows} rows") + f" in {r.seconds:.2f} s"
-                + (f" ({r.rounds} rounds)" if r.rounds else "")))
-            if engine is not con:
-                tables = [s.name for s in steps if s.materialize == "table"]
-                engine.save_to_duckdb(con, tables)
-                log(f"spark: {len(tables)} step tables copied into {cfg.warehouse_path}")
-            if any(s.name == "identity_run_merges" for s in steps):
-                for warning in runs.keep_identity(con, cfg, result.run_id):
-                    warn(warning)
-            if "source_accounting" in db.existing_tables(con):
-                result.accounting = db.read_table(con, "source_accounting", order_by=["source"])
-                runs.check_accounting(result.accounting)
-            if export_outputs and until is None:
-                result.exports = [str(p) for p in export.export_all(con, cfg, kind="run", run_id=result.run_id)]
-            if until is None:
-                for named in cfg.funnels:
-                    result.steps += build_named_funnel(con, cfg, named, run_id=result.run_id,
-                                                       export_outputs=export_outputs)
-                    log(f"funnel '{named.name}': built in schema {named_funnel_schema(named.name)}")
-            result.status = "success"
+            con = db.connect(work, memory_limit=cfg.memory_limit)
+            try:
+                runs.ensure_tables(con)
+                for message in runs.recover(con, journal, cfg.output_dir):
+                    warn(message)
+                journal.append("started", runs.run_record(cfg, result, started_at))
+                _build(con, cfg, steps, result, started_at, out, log, on_step, warn, full_refresh)
+                if until is not None:
+                    _drop_after(con, steps)
+                result.status = "success"
+                result.seconds = time.perf_counter() - t0
+                record = runs.run_record(cfg, result, started_at)
+                runs.write_runs_table(con, [r for r in journal.runs() if r["run_id"] != result.run_id] + [record])
+                db.checkpoint(con)
+            finally:
+                con.close()
+            journal.append("publishing", {"run_id": result.run_id, "outputs": str(out) if out else None})
+            publish.publish_warehouse(work, warehouse)
+            committed = True
+            if out is not None:
+                for message in publish.publish_outputs(cfg.output_dir, result.run_id):
+                    warn(message)
+            journal.append("finished", record)
         except BaseException as e:
+            error = str(e) or type(e).__name__
+            if committed:  # the warehouse is published; only the output files failed to switch
+                journal.append("finished", {**record, "error": f"output files not published: {error}"})
+                raise
             result.status = "failed"
-            runs.record_run(con, cfg, result, started_at, "run", error=str(e) or type(e).__name__)
+            result.seconds = time.perf_counter() - t0
+            publish.discard(work)
+            if out is not None:
+                shutil.rmtree(out, ignore_errors=True)
+            journal.append("finished", runs.run_record(cfg, result, started_at, error=error))
             raise
-        result.seconds = time.perf_counter() - t0
-        runs.record_run(con, cfg, result, started_at, "run")
-    finally:
-        con.close()
     return result
+
+
+def _build(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, steps: tuple[Step, ...], result: RunResult,
+           started_at, out: Path | None, log: Callable[[str], None], on_step, warn: Callable[[str], None],
+           full_refresh: bool) -> None:
+    """Everything a run writes into its working copy: ingest, the config tables, the steps (on the
+    config's engine), identity bookkeeping, the row accounting, the exports and the named funnels."""
+    result.loads = ingest.ingest_all(con, cfg, result.run_id, full_refresh=full_refresh, log=log, warn=warn)
+    for done in runs.migrate(con, cfg, policy_for(cfg)):
+        log("migrated: " + done)
+    write_config_tables(con, cfg)
+    params = params_for(cfg, run_id=result.run_id, run_started=started_at)
+    engine = start_engine(con, cfg, log)
+    result.steps = run_steps(engine, cfg, steps, params=params, on_step=on_step, on_done=lambda r: log(
+        f"step {r.step}: " + ("view" if r.rows is None else f"{r.rows} rows") + f" in {r.seconds:.2f} s"
+        + (f" ({r.rounds} rounds)" if r.rounds else "")))
+    if engine is not con:  # the step tables come back to the warehouse; its views are made there as on DuckDB
+        tables = [s.name for s in steps if s.materialize == "table"]
+        engine.save_to_duckdb(con, tables)
+        for step in steps:
+            if step.materialize == "view":
+                db.run_view_sql(con, step.name, step.sql_path())
+        log(f"spark: {len(tables)} step tables copied into the warehouse")
+    if any(s.name == "identity_run_merges" for s in steps):
+        for warning in runs.keep_identity(con, cfg, result.run_id):
+            warn(warning)
+    if "source_accounting" in db.existing_tables(con):
+        result.accounting = db.read_table(con, "source_accounting", order_by=["source"])
+        runs.check_accounting(result.accounting)
+    if len(steps) < len(STEPS):
+        return
+    if out is not None:
+        result.exports = [str(p) for p in export.export_all(con, cfg, kind="run", run_id=result.run_id, out_dir=out)]
+    for named in cfg.funnels:
+        result.steps += build_named_funnel(con, cfg, named, run_id=result.run_id, out_dir=out)
+        log(f"funnel '{named.name}': built in schema {named_funnel_schema(named.name)}")
+
+
+def _drop_after(con: duckdb.DuckDBPyConnection, steps: tuple[Step, ...]) -> None:
+    """After a partial run: drop the tables of the steps it did not build, and the named funnels."""
+    for step in STEPS[len(steps):]:
+        db.drop_relation(con, step.name)
+    for schema in db.schemas(con):
+        if schema.startswith("funnel_"):
+            db.execute(con, f"drop schema if exists {db.check_table_name(schema)} cascade")
 
 
 def start_engine(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, log: Callable[[str], None] = lambda m: None):

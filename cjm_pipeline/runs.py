@@ -1,7 +1,8 @@
 """The warehouse's own bookkeeping: run records, identity kept between runs, and migrations.
 
-* ``_cjm_runs``: one row per run (when, config sha256, status, row counts, step timings, the
-  input accounting); :func:`record_run`.
+* ``_cjm_runs``: one row per attempt at a run (when, config sha256, status, row counts, step
+  timings, the input accounting), written from the run journal (:class:`~cjm_pipeline.publish.Journal`)
+  by every run that publishes: :func:`run_record`, :func:`write_runs_table`, :func:`recover`.
 * ``_cjm_identity_state`` (each identifier's customer_id, so ids are stable from run to run) and
   ``identity_merges`` (every merge, appended); :func:`keep_identity`.
 * :func:`migrate`: what a warehouse written by an older version needs before this version runs
@@ -13,18 +14,21 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import duckdb
 import pandas as pd
 
-from . import __version__, db
+from . import __version__, db, publish
 from .config import PipelineConfig
 from .errors import StepError
 from .ingest import FileLoad
 from .ingest.records import normalise_identifiers, protect_identifiers
 from .pii import CLEAR, PiiPolicy
+from .publish import Journal
 from .steps import StepResult
 
 _RUNS_DDL = """
@@ -168,32 +172,70 @@ def check_accounting(acc: pd.DataFrame) -> None:
         raise StepError("source_accounting", "input rows not accounted for:\n" + bad.to_string(index=False))
 
 
-def record_run(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, result: RunResult, started_at: dt.datetime,
-               kind: str, error: str | None = None) -> None:
-    """Append the run to ``_cjm_runs`` (a failed run's record is best effort: its error wins)."""
-    try:
-        ensure_tables(con)
-        totals = result.totals
-        db.execute(con, "insert into _cjm_runs by name select $run_id as run_id, $kind as kind, "
-                        "$started as started_at, $finished as finished_at, $status as status, $error as error, "
-                        "$path as config_path, $sha as config_sha256, $version as cjm_version, "
-                        "$duckdb_version as duckdb_version, $files_loaded as files_loaded, "
-                        "$files_skipped as files_skipped, $rows_in as rows_in, $rows_loaded as rows_loaded, "
-                        "$rows_duplicate as rows_duplicate, $rows_quarantined as rows_quarantined, "
-                        "$row_counts as row_counts, $step_seconds as step_seconds, $engine as engine", {
-            "run_id": result.run_id, "kind": kind, "started": started_at, "finished": utcnow(),
-            "status": result.status, "error": error, "path": cfg.config_path, "sha": cfg.config_sha256,
-            "version": __version__, "duckdb_version": duckdb.__version__,
-            "files_loaded": sum(1 for f in result.loads if f.status == "loaded"),
-            "files_skipped": sum(1 for f in result.loads if f.status == "skipped"),
-            **totals,
-            "row_counts": json.dumps({r.step: r.rows for r in result.steps if r.rows is not None}),
-            "step_seconds": json.dumps({r.step: round(r.seconds, 4) for r in result.steps}),
-            "engine": cfg.engine,
-        })
-    except duckdb.Error:
-        if error is None:
-            raise
+#: The columns of ``_cjm_runs``, in order.
+RUN_COLUMNS = ("run_id", "kind", "started_at", "finished_at", "status", "error", "config_path", "config_sha256",
+               "cjm_version", "duckdb_version", "files_loaded", "files_skipped", "rows_in", "rows_loaded",
+               "rows_duplicate", "rows_quarantined", "row_counts", "step_seconds", "engine")
+
+
+def run_record(cfg: PipelineConfig, result: RunResult, started_at: dt.datetime, *, error: str | None = None,
+               kind: str = "run") -> dict:
+    """The ``_cjm_runs`` row of a run as it stands (``running`` until it ends)."""
+    ended = result.status != "running"
+    return {
+        "run_id": result.run_id, "kind": kind, "started_at": started_at, "finished_at": utcnow() if ended else None,
+        "status": result.status, "error": error, "config_path": cfg.config_path, "config_sha256": cfg.config_sha256,
+        "cjm_version": __version__, "duckdb_version": duckdb.__version__,
+        "files_loaded": sum(1 for f in result.loads if f.status == "loaded"),
+        "files_skipped": sum(1 for f in result.loads if f.status == "skipped"),
+        **result.totals,
+        "row_counts": json.dumps({r.step: r.rows for r in result.steps if r.rows is not None}),
+        "step_seconds": json.dumps({r.step: round(r.seconds, 4) for r in result.steps}),
+        "engine": cfg.engine,
+    }
+
+
+def write_runs_table(con: duckdb.DuckDBPyConnection, records: list[dict]) -> None:
+    """``_cjm_runs`` as the journal says (every attempt so far), oldest first."""
+    frame = pd.DataFrame([{c: r.get(c) for c in RUN_COLUMNS} for r in records], columns=list(RUN_COLUMNS))
+    for c in ("started_at", "finished_at"):
+        frame[c] = pd.to_datetime(frame[c], errors="coerce")
+    for c in ("files_loaded", "files_skipped", "rows_in", "rows_loaded", "rows_duplicate", "rows_quarantined"):
+        frame[c] = pd.array(frame[c], dtype="Int64")
+    for c in set(RUN_COLUMNS) - {"started_at", "finished_at", "files_loaded", "files_skipped", "rows_in",
+                                 "rows_loaded", "rows_duplicate", "rows_quarantined"}:
+        frame[c] = frame[c].astype("string")
+    db.write_table(con, "_cjm_runs", frame.sort_values(["started_at", "run_id"], kind="stable"))
+
+
+def recover(con: duckdb.DuckDBPyConnection, journal: "Journal", out_dir: Path) -> list[str]:
+    """Before a run (holding the run lock, on its copy of the published warehouse): start a journal
+    from an older warehouse's ``_cjm_runs``; record every unfinished attempt as ``killed``, or, if it
+    was killed after its warehouse was published, finish publishing its files. Returns what it did."""
+    if db.table_exists(con, "_cjm_runs"):
+        old = db.query(con, "select * from _cjm_runs order by started_at, run_id").astype(object)
+        journal.seed(old.where(old.notna(), None).to_dict("records"))
+    published = set(db.query(con, "select run_id from _cjm_runs where status = 'success'")["run_id"]) \
+        if db.table_exists(con, "_cjm_runs") else set()
+    messages = []
+    for record in journal.unfinished():
+        run_id = record["run_id"]
+        fields = {k: v for k, v in record.items() if not k.startswith("_") and k not in ("outputs",)}
+        if run_id in published:
+            folder = publish.run_folder(out_dir, run_id)
+            if record.get("outputs") and folder.is_dir() and publish.published_run(out_dir) != run_id:
+                publish.publish_outputs(out_dir, run_id)
+                messages.append(f"run {run_id} was stopped after publishing its warehouse: its files are now "
+                                "published too")
+            journal.append("finished", {**fields, "status": "success"})
+        else:
+            journal.append("finished", {**fields, "status": "killed", "finished_at": utcnow(),
+                                        "error": "the run stopped without finishing (killed, or the machine "
+                                                 "went down); nothing of it was published"})
+            shutil.rmtree(publish.run_folder(out_dir, run_id), ignore_errors=True)
+            messages.append(f"run {run_id}, started {record.get('started_at')}, was killed before it finished; "
+                            "recorded as killed (nothing of it had been published)")
+    return messages
 
 
 def new_run_id() -> str:

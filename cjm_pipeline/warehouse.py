@@ -22,7 +22,7 @@ from typing import Any, Iterator
 import duckdb
 import pandas as pd
 
-from . import db
+from . import db, publish
 from .config import FunnelConfig, PipelineConfig, funnel_with
 from .errors import WarehouseError
 from .ingest.records import normalise_identifiers
@@ -117,8 +117,20 @@ class Warehouse:
         return self._read("source_accounting")
 
     def runs(self) -> pd.DataFrame:
-        """The run record, newest first."""
-        return self.sql("select * from _cjm_runs order by started_at desc")
+        """Every attempt at a run, newest first: the published ``_cjm_runs``, plus the attempts the
+        run journal recorded since (running now, failed, killed: see :mod:`cjm_pipeline.publish`)."""
+        table = self.sql("select * from _cjm_runs order by started_at desc")
+        later = [r for r in publish.Journal(self.path).runs() if r["run_id"] not in set(table["run_id"])]
+        if not later:
+            return table
+        running = publish.RunLock.held(self.path)
+        rows = pd.DataFrame([{c: (("running" if running else "killed") if c == "status"
+                                  and r["_last_event"] != "finished" else r.get(c)) for c in table.columns}
+                             for r in later])
+        rows["started_at"] = pd.to_datetime(rows["started_at"], errors="coerce")
+        rows["finished_at"] = pd.to_datetime(rows["finished_at"], errors="coerce")
+        return pd.concat([rows, table], ignore_index=True).sort_values("started_at", ascending=False,
+                                                                        ignore_index=True, kind="stable")
 
     def customer_events(self, customer_id: str) -> pd.DataFrame:
         """One customer's events in journey order, with their stages."""

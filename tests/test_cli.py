@@ -71,6 +71,15 @@ def test_funnel_recomputes_without_touching_the_warehouse(ran, sample_config, tm
     assert (sample_config.parent / "out" / "funnel.csv").read_bytes() == published
 
 
+def test_a_resliced_funnel_never_replaces_the_published_one(ran, sample_config):
+    out = load_config(sample_config).output_dir
+    published = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    result = CliRunner().invoke(main, ["funnel", "-c", str(sample_config), "--window", "1h"])
+    assert result.exit_code == 0, result.output
+    assert "not written" in result.output and "customers" in result.output
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == published
+
+
 def test_funnel_rejects_a_bad_window(ran, sample_config):
     result = CliRunner().invoke(main, ["funnel", "-c", str(sample_config), "--window", "ten days"])
     assert result.exit_code == 1
