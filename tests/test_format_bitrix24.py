@@ -128,9 +128,12 @@ def test_deal_list_page2_rejects_missing_fields_and_keeps_bad_times_for_staging(
     records = parse(PAGE2)
     assert rejects(records) == {
         3: "ID: missing (a deal without an id cannot be told apart from its re-exports)",
-        4: "DATE_CREATE: missing (the deal's creation time is its event time)",
+        4: "DATE_CREATE: missing (the deal's creation time is its event time); its other events are loaded",
     }
     ev = by_id(records)
+    # deal 43 has no DATE_CREATE: only its creation event is quarantined, its move to NEW loads (issue 22)
+    assert [r.part for r in records if isinstance(r, Reject)] == [None, 0]
+    assert "deal:43:created" not in ev and ev["deal:43:stage:NEW:1725604200"].row == 4
     # a time that is no date passes through unchanged: staging quarantines the record naming event_time
     assert ev["deal:44:stage:EXECUTING:31.09.2024 11:00:00"].event_time == "31.09.2024 11:00:00"
     deal41 = ev["deal:41:created"]
@@ -164,7 +167,7 @@ def test_one_response_per_line_with_a_broken_line(tmp_path):
                     + json.dumps(pages[1], ensure_ascii=False) + "\n", "utf-8")
     records = parse(path)
     assert sorted({r.row for r in records}) == list(range(1, 11))  # 4 records, a broken line, 5 records
-    assert rejects(records)[5].startswith("line 2: not valid JSON")
+    assert rejects(records)[5].startswith("not valid JSON at line 2")
     assert rejects(records)[8] == "ID: missing (a deal without an id cannot be told apart from its re-exports)"
     assert {e.event_id: e.row for e in events_of(records)}["deal:41:created"] == 7
 
@@ -452,15 +455,18 @@ def test_end_to_end_api_folder(tmp_path):
     q = loaded.quarantine
     assert [(f.split("/")[-1], n, reason) for f, n, reason in zip(q.file, q.row_number, q.reason)] == [
         ("crm.deal.list_page2.json", 3, "ID: missing (a deal without an id cannot be told apart from its re-exports)"),
-        ("crm.deal.list_page2.json", 4, "DATE_CREATE: missing (the deal's creation time is its event time)"),
+        ("crm.deal.list_page2.json", 4, "DATE_CREATE: missing (the deal's creation time is its event time); its "
+                                         "other events are loaded"),
         ("crm.deal.list_page2.json", 5, "event_time: cannot parse '31.09.2024 11:00:00' as a time"),
         ("crm.status.list.json", 16, "NAME: missing (a crm.status.list entry needs ENTITY_ID, STATUS_ID and NAME)"),
     ]
     assert not any(i.startswith("src:deal:44:") for i in ev.index)  # the whole record is quarantined
     acc = loaded.accounting.iloc[0]
-    # 4 contacts + 9 deals + 2 leads + 8 + 5 history rows + 16 statuses; duplicates: deal 40 of page 1, the deal
-    # list's moves of deals 37 and 38 and the lead list's statuses of leads 512 and 513 seen in the history
-    assert (acc.files, acc.rows_in, acc.rows_loaded, acc.rows_duplicate, acc.rows_quarantined) == (7, 44, 35, 5, 4)
+    # 4 contacts + 9 deals + 2 leads + 8 + 5 history rows + 16 statuses, and deal 43's creation quarantined apart
+    # from its loaded move (it counts as one more row in and one quarantined); duplicates: deal 40 of page 1, the
+    # deal list's moves of deals 37 and 38 and the lead list's statuses of leads 512 and 513 seen in the history
+    assert (acc.files, acc.rows_in, acc.rows_loaded, acc.rows_duplicate, acc.rows_quarantined) == (7, 45, 36, 5, 4)
+    assert "src:deal:43:stage:NEW:1725604200" in ev.index
     assert acc.rows_in == acc.rows_loaded + acc.rows_duplicate + acc.rows_quarantined
 
 

@@ -97,8 +97,10 @@ def test_amo_leads_page_lead_created_and_closed_outcome():
     check_rows(records, 5)
     ev = by_id(records)
     won = ev["lead:31000101:created"]
+    # revenue sits on the won event, not on the lead's creation (issue 22): the price is a property
     assert (won.event_time, won.event_type, won.updated_at, won.revenue, won.channel) == (
-        "1709276818", "lead_created", "1709805600", "289000", "crm")
+        "1709276818", "lead_created", "1709805600", None, "crm")
+    assert won.properties["price"] == "289000"
     assert won.identifiers == [("crm_lead", "31000101"), ("crm_contact", "45000201"),
                                ("ym_client_id", YM_1), ("ga_client_id", "1234567890.1696470418")]
     assert (won.utm_source, won.utm_medium, won.utm_campaign) == ("yandex", "cpc", "brand_msk")
@@ -112,8 +114,10 @@ def test_amo_leads_page_lead_created_and_closed_outcome():
     outcome = ev["lead:31000101:status:142:1709805600"]
     assert (outcome.part, outcome.event_type, outcome.event_time) == (1, "deal_stage_changed", "1709805600")
     assert outcome.properties["stage_semantic"] == "won" and outcome.properties["stage_id"] == "142"
+    assert outcome.revenue == "289000"
     lost = ev["lead:31000102:status:143:1709991900"]
     assert lost.properties["stage_semantic"] == "lost" and lost.properties["loss_reason"] == "Дорого"
+    assert lost.revenue is None and ev["lead:31000102:created"].revenue is None
     # an open lead has no outcome event
     assert [e for e in ev if e.startswith("lead:31000103:status")] == []
     assert ev["lead:31000105:created"].event_time is None
@@ -241,21 +245,25 @@ def cp1251_export(tmp_path):
 
 
 def test_amo_ui_export_in_cp1251_with_semicolons(tmp_path):
-    records = parse_file("amocrm", cp1251_export(tmp_path))
+    records = parse_file("amocrm", cp1251_export(tmp_path), timezone="Europe/Moscow")
     assert [(r.row, r.event_id, r.event_time) for r in records if isinstance(r, Event)] == [
-        (r.row, r.event_id, r.event_time) for r in parse_file("amocrm", AMO / "leads_export.csv") if isinstance(r, Event)]
+        (r.row, r.event_id, r.event_time) for r in parse_file("amocrm", AMO / "leads_export.csv",
+                                                               timezone="Europe/Moscow") if isinstance(r, Event)]
     check_rows(records, 6)
     ev = by_id(records)
     won = ev["lead:31000101:created"]
     assert (won.event_type, won.event_time, won.revenue, won.updated_at) == (
-        "lead_created", "2024-03-01 10:06:58", "289 000", "2024-03-07 13:00:00")
+        "lead_created", "2024-03-01 10:06:58", None, "2024-03-07 13:00:00")
+    assert won.properties["price"] == "289 000"
     assert won.identifiers == [("crm_lead", "31000101"), ("phone", "8 (916) 123-45-67, +7 903 111-22-33"),
                                ("email", "Ivan.Petrov@Mail.ru"), ("ym_client_id", YM_1)]
     assert won.properties["status_name"] == "Успешно реализовано" and won.properties["pipeline_name"] == "Продажи"
     assert won.properties["Ответственный"] == "Анна Кузнецова"
-    closed = ev["lead:31000101:status:142:2024-03-07T13:00:00"]
-    assert (closed.event_time, closed.properties["stage_semantic"]) == ("2024-03-07 13:00:00", "won")
-    lost = ev["lead:31000102:status:143:2024-03-09T16:45:00"]
+    # the close's id holds its instant (13:00 Moscow = 10:00 UTC): the same id as the API's closed_at (issue 22)
+    closed = ev["lead:31000101:status:142:1709805600"]
+    assert (closed.event_time, closed.properties["stage_semantic"], closed.revenue) == (
+        "2024-03-07 13:00:00", "won", "289 000")
+    lost = ev["lead:31000102:status:143:1709991900"]
     assert lost.properties["stage_semantic"] == "lost"
     assert ev["lead:31000102:created"].properties["Примечание"] == 'Клиент: "дорого"; перезвонить в апреле'
     lead3 = ev["lead:31000103:created"]
@@ -335,9 +343,10 @@ def test_amo_overlapping_reexport_adds_no_events_and_the_newer_version_wins(tmp_
 def test_amo_ui_export_end_to_end_cp1251(tmp_path):
     loaded = load_source(tmp_path, "amocrm", cp1251_export(tmp_path))
     assert ts(loaded, "src:lead:31000101:created") == "2024-03-01 07:06:58"
-    assert ts(loaded, "src:lead:31000101:status:142:2024-03-07T13:00:00") == "2024-03-07 10:00:00"
+    assert ts(loaded, "src:lead:31000101:status:142:1709805600") == "2024-03-07 10:00:00"
     assert ts(loaded, "src:lead:31000103:created") == "2024-03-04 21:30:00"
-    assert loaded.events.loc[loaded.events.event_id == "src:lead:31000103:created", "revenue"].iloc[0] == 54000.5
+    won = loaded.events.set_index("event_id").revenue
+    assert won["src:lead:31000101:status:142:1709805600"] == 289000 and pd.isna(won["src:lead:31000101:created"])
     assert {"phone:+79161234567", "phone:+79031112233", f"ym_client_id:{YM_1}",
             "email:ivan.petrov@mail.ru"} <= loaded.ids("src:lead:31000101:created")
     assert {"phone:+74951234567", "phone:+79265554433", f"ym_client_id:{YM_2}"} <= loaded.ids(
@@ -358,7 +367,8 @@ def test_hubspot_deals_page():
     ev = by_id(records)
     created = ev["deal:15678901234:created"]
     assert (created.event_type, created.event_time, created.updated_at, created.revenue) == (
-        "deal_created", "2024-03-01T07:06:58.123Z", "2024-03-07T10:00:05.456Z", "125000.50")
+        "deal_created", "2024-03-01T07:06:58.123Z", "2024-03-07T10:00:05.456Z", None)
+    assert created.properties["amount"] == "125000.50"
     assert created.identifiers == [("crm_deal", "15678901234"), ("crm_contact", "501"), ("crm_contact", "502"),
                                    ("crm_company", "9001")]
     assert created.properties["dealname"] == "Внедрение CRM" and created.properties["status"] == "won"
@@ -414,7 +424,8 @@ def test_hubspot_property_history_csv():
 
 
 def test_hubspot_end_to_end_api_and_history_give_one_event_per_change(tmp_path):
-    loaded = load_source(tmp_path, "hubspot", HUBSPOT, options={"lost_stages": ["closedlost", "123456790"]})
+    # the files of this folder only (real/ holds the real samples, tested in test_format_zones.py)
+    loaded = load_source(tmp_path, "hubspot", HUBSPOT / "*.*", options={"lost_stages": ["closedlost", "123456790"]})
     ev = loaded.events
     deal1 = ev[ev.event_id.str.startswith("src:deal:15678901234:stage:")]
     assert len(deal1) == 3

@@ -12,7 +12,8 @@ Fixtures (tests/fixtures/metrica/), counter 68971321 in Asia/Yekaterinburg (UTC+
 * ``visits_lastsign.tsv``: four of those visits re-exported with ``lastsign`` and
   ``cross_device_last_significant`` fields, no goalsDateTime, purchaseRevenue without
   purchaseID, and a new column (``ym:s:regionCountry``);
-* ``visits_sample_1_5.tsv``: the two-line sample of source_formats.md §1.5, byte for byte
+* ``visits_sample_1_5.tsv``: a two-line visits sample of a real Logs API download (the columns of
+  ``docs/formats/metrica.md``), byte for byte
   (its second line has 13 fields for 12 headers);
 * ``hits/hits_20251009_part0.tsv``: 6 hits exported before 2025-10-10 (no ``ym:pv:visitID``):
   page views, a link click, a download, a non-page-view hit, a title with ``\\'`` and ``\\t``;

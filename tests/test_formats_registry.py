@@ -12,9 +12,9 @@ INGEST = ROOT / "cjm_pipeline" / "ingest"
 
 #: Modules of the ingest package that read no format themselves (shared helpers, parts of a format).
 HELPERS = {
-    "", "registry", "records", "parsing", "textfiles", "generic",
-    "web", "crm", "crm.common", "crm.amocrm_ui", "crm.bitrix24_fields", "crm.bitrix24_api", "crm.bitrix24_ui",
-    "calls", "calls.common", "calls.values",
+    "", "registry", "records", "parsing", "textfiles", "generic", "csvfile", "cells", "textstream", "jsondocs", "spreadsheets",
+    "web", "web.metrica_json", "crm", "crm.common", "crm.amocrm_ui", "crm.bitrix24_fields", "crm.bitrix24_api",
+    "crm.bitrix24_ui", "crm.hubspot_sync", "calls", "calls.common", "calls.values",
 }
 
 

@@ -893,13 +893,18 @@ def test_error_non_utf8_file_with_forced_utf8(tmp_path):
     assert "events.csv" in msg and "utf-8" in msg and "encoding" in msg
 
 
-def test_error_non_utf8_bytes_after_the_sniffed_sample(tmp_path):
-    # The first 64 KiB are ASCII; cp1251 text comes later: still a clear InputDataError.
+def test_non_utf8_bytes_after_the_sniffed_sample_quarantine_that_row(tmp_path):
+    # The first 64 KiB are ASCII; a cp1251 row comes later: that row is quarantined, naming the
+    # encoding, and shown as cp1251; every other row loads (issue 20: never guess, never lose).
     rows = "".join(f"2025-01-01 10:00:00,visit,c{i},Moscow\n" for i in range(3000))
     data = ("event_time,event_type,client_id,city\n" + rows).encode() + "2025-01-01 10:00:00,visit,c1,Москва\n".encode("cp1251")
     (tmp_path / "events.csv").write_bytes(data)
-    msg = _error(tmp_path, source("events.csv"))
-    assert "events.csv" in msg and "encoding:" in msg
+    cfg = make_cfg(tmp_path, source("events.csv"))
+    run(cfg)
+    q = sql(cfg, "select row_number, reason, raw_text from quarantine")
+    assert q.values.tolist() == [[3001, "encoding: not valid UTF-8 like the rest of the file (column 'city'); "
+                                        "the raw text shows it read as cp1251", "2025-01-01 10:00:00,visit,c1,Москва"]]
+    assert int(sql(cfg, "select count(*) as n from raw_events")["n"].iloc[0]) == 3000
 
 
 def test_error_unreadable_parquet(tmp_path):

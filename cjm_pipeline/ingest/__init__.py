@@ -8,7 +8,12 @@ fields) go to ``raw_rejects`` with the reason and the raw text. Everything else,
 including rows with unparseable times or no identifier, reaches ``raw_events`` as text;
 the staging step types and checks it, and sends what it rejects to ``quarantine``.
 
-Each file is recorded in ``_cjm_loads``: source, path, sha256, rows read, rejected.
+Each file is recorded in ``_cjm_loads``: source, path, sha256, rows read, rejected. A file a
+format cannot read at all stops the run (an :class:`~cjm_pipeline.errors.InputDataError` naming
+it), unless its source sets ``on_unreadable_file: quarantine``: then nothing of it is kept but
+one ``raw_rejects`` row (row 0, the reason), counted as one record read and rejected, and the
+other files load. Parsers read naive times in the zone that applies to their source
+(:func:`cjm_pipeline.schema.naive_timezone`), passed to them as the source's ``timezone``.
 
 Where things are: :mod:`.registry` pairs each format of the catalog
 (:data:`cjm_pipeline.schema.FORMATS`) with its parser; the parsers live in ``web/`` (Metrica,
@@ -22,9 +27,11 @@ from __future__ import annotations
 
 import datetime as dt
 import glob as globlib
+import gzip
 import hashlib
 import json
-from dataclasses import dataclass
+import zlib
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import duckdb
@@ -33,7 +40,7 @@ from .. import db
 from ..config import PipelineConfig, SourceConfig
 from ..errors import CjmError, InputDataError
 from ..pii import PiiPolicy, policy_for
-from ..schema import FORMATS
+from ..schema import FORMATS, naive_timezone
 from . import generic
 from .records import RAW_REFERENCE_DDL, Fetched, write_records
 from .registry import Format, registry as all_formats
@@ -58,7 +65,7 @@ create table if not exists _cjm_loads (
 class FileLoad:
     source: str
     file: str
-    status: str  # 'loaded' or 'skipped' (already loaded: same sha256)
+    status: str  # 'loaded', 'skipped' (already loaded: same sha256) or 'quarantined' (unreadable, on_unreadable_file)
     rows_read: int = 0
     rows_rejected: int = 0
 
@@ -115,12 +122,17 @@ def _read(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, src: SourceConfig
     """Append one file's (or one fetch's) records; return (records read, records rejected)."""
     if fmt is None:  # generic_events: the streaming CSV/Parquet reader
         return generic.load_file(con, cfg, src, item, load_id, pii)
-    if isinstance(item, Fetched):
-        records = iter(item.records)
-    else:
-        records = fmt.parse(item, src)
-    return write_records(con, records, load_id=load_id, source=src.name, file=item.label if isinstance(item, Fetched)
-                         else item, region=src.phone_region, pii=pii)
+    try:
+        if isinstance(item, Fetched):
+            records = iter(item.records)
+        else:
+            # parsers read naive times in the zone they are in: the source's, its vendor's or the config's
+            records = fmt.parse(item, replace(src, timezone=naive_timezone(src.format, src.timezone, cfg.timezone)))
+        return write_records(con, records, load_id=load_id, source=src.name,
+                             file=item.label if isinstance(item, Fetched) else item, region=src.phone_region, pii=pii,
+                             max_identifiers=cfg.identity.max_identifiers_per_record)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as e:  # a cut or damaged .gz (click would print "Aborted!")
+        raise InputDataError(src.name, str(item), f"the compressed file cannot be read: {e}") from None
 
 
 def ingest_all(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, run_id: str, *, full_refresh: bool = False,
@@ -164,9 +176,24 @@ def ingest_all(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, run_id: str,
             results.append(FileLoad(src.name, label, "skipped"))
             log(f"{src.name}: {label} already loaded (same sha256), skipped")
             continue
+        unreadable = None
         db.execute(con, "begin transaction")
         try:
             read, rejected = _read(con, cfg, src, formats.get(src.format), item, next_id, pii)
+        except InputDataError as e:
+            db.execute(con, "rollback")
+            if src.on_unreadable_file != "quarantine" or fetched:
+                raise
+            # the file as one quarantined record (row 0): the other files and sources load
+            unreadable, read, rejected = str(e), 1, 1
+            db.execute(con, "begin transaction")
+            db.execute(con, "insert into raw_rejects values ($load_id, $source, $file, 0, $reason, '')",
+                       {"load_id": next_id, "source": src.name, "file": label,
+                        "reason": f"unreadable file: {e.message}"})
+        except BaseException:
+            db.execute(con, "rollback")
+            raise
+        try:
             db.execute(con, "insert into _cjm_loads values ($id, $run, $s, $f, $h, $size, $n, $r, $at, $settings, "
                             "$pii)", {
                 "id": next_id, "run": run_id, "s": src.name, "f": label, "h": digest,
@@ -178,8 +205,13 @@ def ingest_all(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, run_id: str,
         except BaseException:
             db.execute(con, "rollback")
             raise
-        results.append(FileLoad(src.name, label, "loaded", read, rejected))
-        log(f"{src.name}: {label}: {read} rows read" + (f", {rejected} unreadable rows kept in quarantine" if rejected else ""))
+        if unreadable is not None:
+            results.append(FileLoad(src.name, label, "quarantined", read, rejected))
+            warn(f"{unreadable} (on_unreadable_file: quarantine: the file is in quarantine, the others load)")
+        else:
+            results.append(FileLoad(src.name, label, "loaded", read, rejected))
+            log(f"{src.name}: {label}: {read} rows read"
+                + (f", {rejected} unreadable rows kept in quarantine" if rejected else ""))
         next_id += 1
     for src in cfg.sources:
         stale = db.scalar(con, "select count(*) from _cjm_loads where source = $s and read_settings <> $settings",

@@ -17,21 +17,24 @@ Columns (after the source's ``columns:`` renaming; unified names match case-inse
 
 CSV files are read as text only (no type guessing: 19-digit ids stay exact), in
 streaming batches. The encoding is sniffed (UTF-8 with or without BOM, UTF-16 with a BOM,
-else cp1251) and so is the delimiter (``,`` ``;`` tab ``|``), unless the source config sets
-them. Rows with the wrong number of fields are kept in ``raw_rejects`` with their text.
-Parquet files are read in batches too; their typed columns become text in DuckDB.
-``_row`` is the 1-based data row number (the header is not counted; a quoted line break
-does not start a new row, blank lines are skipped).
+else cp1251; a file that is mostly UTF-8 is UTF-8) and so is the delimiter (``,`` ``;`` tab
+``|``), unless the source config sets them. Only an empty cell is null: ``NA``, ``NULL``,
+``N/A`` stay text (placeholders count as "no identifier" in identifier cells only, in SQL).
+Rows with the wrong number of fields, and in a UTF-8 file rows that are not valid UTF-8, are
+kept in ``raw_rejects`` with their text; so is the unreadable rest of a ``.csv.gz`` that ends
+early (the rows before it load). Line endings may be ``\n``, ``\r\n`` or ``\r``; the header
+may be of any width (:mod:`.csvfile`). Parquet files are read in batches too; their typed columns
+become text in DuckDB. ``_row`` is the 1-based data row number (the header is not counted; a
+quoted line break does not start a new row, blank lines are skipped). What happens to the cells
+(identifiers, the identifier cap, hash mode) is in :mod:`.cells`.
 """
 
 from __future__ import annotations
 
 import codecs
+import collections
 import contextlib
-import functools
 import csv
-import gzip
-import io
 from pathlib import Path
 
 import duckdb
@@ -44,7 +47,8 @@ from ..config import PipelineConfig, SourceConfig
 from ..schema import CANONICAL_COLUMNS, IDENTIFIER_COLUMNS, REQUIRED_COLUMNS
 from ..errors import InputDataError
 from ..pii import CLEAR, PiiPolicy
-from .records import IDENTIFIERS_ARROW_TYPE, normalise_identifiers, protect_identifiers
+from .cells import BatchCells
+from .csvfile import decode_batch, open_stream, read_header
 
 #: ``identifiers``: (type, cleaned value, raw value) of each identifier a format parser found.
 IDENTIFIERS_TYPE = "struct(id_type varchar, id_value varchar, raw varchar)[]"
@@ -68,7 +72,6 @@ create table if not exists raw_rejects (
 """
 
 _DELIMITERS = [",", ";", "\t", "|"]
-_SNIFF_BYTES = 1 << 16
 _BLOCK = 16 << 20
 _PARQUET_BATCH = 1 << 17
 
@@ -76,15 +79,14 @@ _PARQUET_BATCH = 1 << 17
 # --------------------------------------------------------------------------- sniffing
 
 
-def _open_bytes(path: Path):
-    return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")
-
-
 def sniff_encoding(sample: bytes) -> str:
-    """``utf-8`` (BOM or not) when the sample decodes as UTF-8, else ``cp1251``.
+    r"""``utf-8`` (BOM or not) when the sample is UTF-8, or mostly UTF-8 (more valid multi-byte
+    characters than invalid bytes: a UTF-8 file with a stray cp1251 row), else ``cp1251``.
 
     >>> sniff_encoding("Москва".encode("utf-8")), sniff_encoding("Москва".encode("cp1251"))
     ('utf-8', 'cp1251')
+    >>> sniff_encoding("Москва,Казань\n".encode("utf-8") * 3 + "Тверь\n".encode("cp1251"))
+    'utf-8'
     """
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
@@ -92,7 +94,10 @@ def sniff_encoding(sample: bytes) -> str:
         codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
         return "utf-8"
     except UnicodeDecodeError:
-        return "cp1251"
+        text = codecs.getincrementaldecoder("utf-8")(errors="replace").decode(sample, final=False)
+        invalid = text.count("\ufffd")
+        valid = sum(1 for ch in text if ord(ch) > 127) - invalid
+        return "utf-8" if valid > invalid else "cp1251"
 
 
 def sniff_delimiter(header_line: str) -> str:
@@ -103,28 +108,23 @@ def sniff_delimiter(header_line: str) -> str:
     """
     best, best_n = ",", 1
     for d in _DELIMITERS:
-        n = len(next(csv.reader([header_line], delimiter=d)))
+        try:
+            n = len(next(csv.reader([header_line], delimiter=d)))
+        except csv.Error:  # a field longer than csv's limit: not this delimiter
+            continue
         if n > best_n:
             best, best_n = d, n
     return best
 
 
-def _csv_header(path: Path, src: SourceConfig) -> tuple[list[str], str, str]:
-    with _open_bytes(path) as f:
-        sample = f.read(_SNIFF_BYTES)
-    if not sample.strip():
-        raise InputDataError(src.name, str(path), "the file is empty (no header row)")
-    encoding = sniff_encoding(sample) if src.encoding == "auto" else src.encoding
+def _csv_header(path: Path, src: SourceConfig) -> tuple[list[str], str, str, bool]:
+    """(header, encoding, delimiter, whether any row follows the header)."""
     try:
-        text = codecs.getincrementaldecoder(encoding)(errors="strict").decode(sample, final=False)
-    except UnicodeDecodeError as e:
-        raise InputDataError(src.name, str(path), f"not valid {encoding} text ({e.reason} at byte {e.start}); "
-                                                  "set `encoding:` in the source config") from None
-    text = text.lstrip("\ufeff")
-    first_line = text.splitlines()[0] if text else ""
-    delimiter = sniff_delimiter(first_line) if src.delimiter == "auto" else src.delimiter.encode().decode("unicode_escape")
-    header = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
-    return clean_header(header), encoding, delimiter
+        found = read_header(path, sniff_encoding, sniff_delimiter, src.encoding, src.delimiter)
+    except ValueError as e:
+        hint = "; set `encoding:` in the source config" if "not valid" in str(e) else ""
+        raise InputDataError(src.name, str(path), f"{e}{hint}") from None
+    return clean_header(found.fields), found.encoding, found.delimiter, found.has_rows
 
 
 def clean_header(names: list[str]) -> list[str]:
@@ -141,7 +141,7 @@ def clean_header(names: list[str]) -> list[str]:
 
 def map_columns(header: list[str], src: SourceConfig, file: str) -> dict[str, str]:
     """``{unified name: file column}`` after the ``columns:`` renaming; checks required columns."""
-    dupes = sorted({h for h in header if header.count(h) > 1})
+    dupes = sorted(h for h, n in collections.Counter(header).items() if n > 1)
     if dupes:
         raise InputDataError(src.name, file, f"duplicate column headers {dupes}")
     unknown = [h for h in src.columns if h not in header]
@@ -183,44 +183,8 @@ def _select_sql(mapping: dict[str, str], header: list[str]) -> tuple[str, list[s
     ), props
 
 
-class IdentifierCells:
-    """Turns a batch's ``phone`` (and, in hash mode, ``email``) cells into the ``identifiers`` list,
-    normalised as the format parsers do (records.normalise_identifiers: phonenumbers E.164 in the
-    source's ``phone_region``, several numbers in one cell, extensions). In clear mode the cells
-    stay as they are (they are part of the row's content hash, its event_id); in hash mode they
-    are emptied and only the hashed identifiers are kept. Each distinct cell is parsed once."""
-
-    def __init__(self, mapping: dict[str, str], header: list[str], region: str, pii: PiiPolicy):
-        position = {h: i for i, h in enumerate(header)}
-        self.types = {position[mapping[t]]: t for t in ("phone", "email")
-                      if t in mapping and (t == "phone" or pii.hashing)}
-        self.region, self.pii = region, pii
-
-    def apply(self, table: pa.Table) -> pa.Table:
-        """The batch with an ``_ids`` column (and, in hash mode, its phone/email cells emptied)."""
-        per_row: list[list[dict]] | None = None
-        for pos, id_type in self.types.items():
-            column = table.column(pos).combine_chunks().cast(pa.string()).dictionary_encode()
-            uniques = [self._identifiers(id_type, v) for v in column.dictionary.to_pylist()]
-            lists = [uniques[i] if i is not None else [] for i in column.indices.to_pylist()]
-            per_row = lists if per_row is None else [a + b for a, b in zip(per_row, lists)]
-            if self.pii.hashing:
-                table = table.set_column(pos, table.column_names[pos], pa.nulls(table.num_rows, pa.string()))
-        ids = pa.array(per_row, IDENTIFIERS_ARROW_TYPE) if per_row is not None else pa.nulls(table.num_rows, IDENTIFIERS_ARROW_TYPE)
-        return table.append_column("_ids", ids)
-
-    @functools.lru_cache(maxsize=65536)
-    def _identifiers(self, id_type: str, cell: str | None) -> list[dict]:
-        if cell is None or not cell.strip():
-            return []
-        return protect_identifiers(normalise_identifiers([(id_type, cell)], self.region), self.pii)
-
-
-def _insert_batch(con: duckdb.DuckDBPyConnection, sql: str, params: dict, batch: pa.RecordBatch,
-                  numbers: list[int], cells: IdentifierCells) -> None:
-    """Append one batch (columns in file order) with its data row numbers."""
-    table = pa.Table.from_batches([batch]).rename_columns([f"c{i}" for i in range(batch.num_columns)])
-    table = cells.apply(table.append_column("_row", pa.array(numbers, pa.int64())))
+def _insert_batch(con: duckdb.DuckDBPyConnection, sql: str, params: dict, table: pa.Table) -> None:
+    """Append one batch (the file's columns ``c0``, ``c1``, ..., ``_row`` and ``_ids``)."""
     db.register(con, "_cjm_batch", table)
     try:
         db.execute(con, sql, params)
@@ -232,85 +196,118 @@ def _insert_batch(con: duckdb.DuckDBPyConnection, sql: str, params: dict, batch:
     db.unregister(con, "_cjm_batch")
 
 
+def _batch_table(batch: pa.RecordBatch, numbers: list[int]) -> pa.Table:
+    """A batch with its columns named by position (``c0``, ``c1``, ...) and its data row numbers."""
+    table = pa.Table.from_batches([batch]).rename_columns([f"c{i}" for i in range(batch.num_columns)])
+    return table.append_column("_row", pa.array(numbers, pa.int64()))
+
+
+def _write_rejects(con: duckdb.DuckDBPyConnection, params: dict, rejects: list[tuple[int | None, str, str]],
+                   pii: PiiPolicy, region: str) -> None:
+    for data_row, reason, text in rejects:
+        db.execute(con, "insert into raw_rejects values ($load_id, $source, $file, $row, $reason, $text)",
+                   {"load_id": params["load_id"], "source": params["source"], "file": params["file"], "row": data_row,
+                    "reason": pii.protect_text(reason, region), "text": pii.protect_text(text, region)})
+
+
 # --------------------------------------------------------------------------- readers
 
 
 def load_file(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, src: SourceConfig, path: Path,
               load_id: int, pii: PiiPolicy = CLEAR) -> tuple[int, int]:
     """Append one file to ``raw_events``/``raw_rejects``; return (rows read, rows rejected)."""
+    cap = cfg.identity.max_identifiers_per_record
     if path.name.lower().endswith((".parquet", ".pq")):
-        return _load_parquet(con, src, path, load_id, pii), 0
-    return _load_csv(con, src, path, load_id, pii)
+        return _load_parquet(con, src, path, load_id, pii, cap)
+    return _load_csv(con, src, path, load_id, pii, cap)
 
 
-def _load_parquet(con: duckdb.DuckDBPyConnection, src: SourceConfig, path: Path, load_id: int, pii: PiiPolicy) -> int:
+def _load_parquet(con: duckdb.DuckDBPyConnection, src: SourceConfig, path: Path, load_id: int, pii: PiiPolicy,
+                  cap: int) -> tuple[int, int]:
     """Parquet in streaming batches; column types are cast to text in DuckDB (timestamps
     with a time zone print with their offset, so staging converts them exactly)."""
-    rows = 0
+    rows, rejects = 0, []
     try:
         with pq.ParquetFile(path) as pf:
             header = clean_header(list(pf.schema_arrow.names))
             mapping = map_columns(header, src, str(path))
             sql, props = _select_sql(mapping, header)
             params = {"load_id": load_id, "source": src.name, "file": str(path), "prop_keys": props}
-            cells = IdentifierCells(mapping, header, src.phone_region, pii)
+            cells = BatchCells(mapping, header, region=src.phone_region, pii=pii, max_identifiers=cap)
             for batch in pf.iter_batches(batch_size=_PARQUET_BATCH, use_threads=False):
-                _insert_batch(con, sql, params, batch, list(range(rows + 1, rows + 1 + batch.num_rows)), cells)
+                table, capped = cells.apply(_batch_table(batch, list(range(rows + 1, rows + 1 + batch.num_rows))))
+                rejects += capped
+                _insert_batch(con, sql, params, table)
                 rows += batch.num_rows
     except (pa.ArrowException, OSError) as e:
         raise InputDataError(src.name, str(path), f"not a readable Parquet file: {e}") from None
-    return rows
+    _write_rejects(con, params, rejects, pii, src.phone_region)
+    return rows, len(rejects)
 
 
 def _load_csv(con: duckdb.DuckDBPyConnection, src: SourceConfig, path: Path, load_id: int,
-              pii: PiiPolicy) -> tuple[int, int]:
-    header, encoding, delimiter = _csv_header(path, src)
+              pii: PiiPolicy, cap: int) -> tuple[int, int]:
+    header, encoding, delimiter, has_rows = _csv_header(path, src)
     mapping = map_columns(header, src, str(path))
+    if not has_rows:  # a header and nothing else (an empty export, maybe without a final line break)
+        return 0, 0
     sql, props = _select_sql(mapping, header)
-    cells = IdentifierCells(mapping, header, src.phone_region, pii)
+    cells = BatchCells(mapping, header, region=src.phone_region, pii=pii, max_identifiers=cap, delimiter=delimiter)
     params = {"load_id": load_id, "source": src.name, "file": str(path), "prop_keys": props}
 
-    rejects: list[tuple[int | None, str, str]] = []  # (data row number, reason, raw text)
+    split_rejects: list[tuple[int | None, str, str]] = []  # rows that did not split into the header's fields
+    rejects: list[tuple[int | None, str, str]] = []  # rows read but not loaded (encoding, identifier cap)
 
     def on_invalid(row) -> str:
         data_row = row.number - 1 if row.number is not None else None
-        rejects.append((data_row, f"expected {row.expected_columns} fields, got {row.actual_columns}", row.text))
+        split_rejects.append((data_row, f"expected {row.expected_columns} fields, got {row.actual_columns}", row.text))
         return "skip"
 
+    utf8 = codecs.lookup(encoding).name == "utf-8"
     # skip_rows_after_names (unlike skip_rows) parses the header as a CSV record, so a quoted
     # line break in a header does not shift the rows; record numbers then count the header as 1.
+    # A UTF-8 file is read as bytes and decoded batch by batch (csvfile.decode_batch), so a row that is
+    # not UTF-8 is quarantined rather than failing the file or being guessed.
     read_opts = pacsv.ReadOptions(column_names=[f"c{i}" for i in range(len(header))], skip_rows_after_names=1,
-                                  encoding="utf8" if codecs.lookup(encoding).name == "utf-8" else encoding,
-                                  block_size=_BLOCK, use_threads=False)
+                                  encoding="utf8" if utf8 else encoding, block_size=_BLOCK, use_threads=False)
     parse_opts = pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True, invalid_row_handler=on_invalid)
-    conv_opts = pacsv.ConvertOptions(column_types={f"c{i}": pa.string() for i in range(len(header))},
-                                     strings_can_be_null=True, quoted_strings_can_be_null=False)
+    # only an empty cell is null: pyarrow's own null spellings (NA, NULL, N/A, nan, #N/A) stay text
+    conv_opts = pacsv.ConvertOptions(column_types={f"c{i}": pa.binary() if utf8 else pa.string()
+                                                   for i in range(len(header))},
+                                     null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=False)
     rows = 0
     next_row = 1
     rejected_rows: set[int] = set()
     seen = 0
     try:
-        with _open_bytes(path) as f:
+        with open_stream(path) as f:
             reader = pacsv.open_csv(f, read_options=read_opts, parse_options=parse_opts, convert_options=conv_opts)
             for batch in reader:
                 # rows of this batch that failed to split were reported while it was parsed
-                rejected_rows.update(r[0] for r in rejects[seen:] if r[0] is not None)
-                seen = len(rejects)
+                rejected_rows.update(r[0] for r in split_rejects[seen:] if r[0] is not None)
+                seen = len(split_rejects)
                 numbers = []
                 while len(numbers) < batch.num_rows:
                     if next_row not in rejected_rows:
                         numbers.append(next_row)
                     next_row += 1
-                _insert_batch(con, sql, params, batch, numbers, cells)
+                table = _batch_table(batch, numbers)
+                if utf8:
+                    table, bad = decode_batch(table, header, delimiter)
+                    rejects += bad
+                table, capped = cells.apply(table)
+                rejects += capped
+                _insert_batch(con, sql, params, table)
                 rows += batch.num_rows
+            if f.broken:
+                rejects.append((max([next_row - 1, *rejected_rows]) + 1 if rows or rejected_rows else 1,
+                                f"file: the file ends early ({f.broken}); the rows before were loaded, this is "
+                                "the unreadable rest", f.tail.decode(encoding if not utf8 else "utf-8", errors="replace")))
     except (pa.ArrowInvalid, UnicodeDecodeError) as e:
         guessed = [k for k, v in (("encoding", src.encoding), ("delimiter", src.delimiter)) if v == "auto"]
         hint = f"; the {' and '.join(guessed)} {'was' if len(guessed) == 1 else 'were'} guessed: " \
                f"set {' / '.join(f'`{k}:`' for k in guessed)} in the source config (e.g. encoding: cp1251)" if guessed else ""
         raise InputDataError(src.name, str(path),
                              f"cannot read as {encoding} CSV with delimiter {delimiter!r}: {e}{hint}") from None
-    for data_row, reason, text in rejects:
-        db.execute(con, "insert into raw_rejects values ($load_id, $source, $file, $row, $reason, $text)",
-                   {"load_id": load_id, "source": src.name, "file": str(path), "row": data_row,
-                    "reason": reason, "text": pii.protect_text(text)})
-    return rows + len(rejects), len(rejects)
+    _write_rejects(con, params, split_rejects + rejects, pii, src.phone_region)
+    return rows + len(split_rejects) + (1 if f.broken else 0), len(split_rejects) + len(rejects)

@@ -20,6 +20,7 @@ import datetime as dt
 import json
 import re
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..config import SourceConfig
 from ..schema import FORMATS
@@ -148,13 +149,20 @@ def _naive(year: int, month: int, day: int, hh: str | None, mi: str | None, ss: 
         return None
 
 
-def epoch_seconds(value: Any) -> int | None:
-    """Whole seconds since the epoch (UTC) of epoch digits (s, ms, µs) or an ISO time with a zone.
+def epoch_seconds(value: Any, tz: str | None = None) -> int | None:
+    """Whole seconds since the epoch (UTC) of a time: epoch digits (s, ms, µs), an ISO time with
+    a zone (an offset, ``Z``, or `` UTC`` as BigQuery and Fivetran write it), or, given ``tz``, a
+    naive ISO time in that zone. Event ids are built from these seconds, never from the time's
+    spelling, so one change read from two files gives one id.
 
     >>> epoch_seconds(1709276818), epoch_seconds("1709276818123"), epoch_seconds("2024-03-01T07:06:58.500Z")
     (1709276818, 1709276818, 1709276818)
     >>> epoch_seconds("2024-03-01T10:06:58+0300"), epoch_seconds("2024-03-01 10:06:58"), epoch_seconds("soon")
     (1709276818, None, None)
+    >>> epoch_seconds("2024-03-01 07:06:58.123 UTC"), epoch_seconds("2024-03-01 10:06:58", "Europe/Moscow")
+    (1709276818, 1709276818)
+    >>> epoch_seconds("2024-03-01 7:06:58", "UTC"), epoch_seconds("2024-03-01 10:06:58", "Mars/Base")
+    (1709276818, None)
     """
     if isinstance(value, bool) or value is None:
         return None
@@ -167,15 +175,29 @@ def epoch_seconds(value: Any) -> int | None:
         return int(t) // 1000
     if re.fullmatch(r"\d{15,17}", t):
         return int(t) // 1_000_000
-    m = re.fullmatch(r"(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2})?)(\.\d+)?\s*(Z|z|[+-]\d{2}:?\d{2})", t)
+    m = _ISO_TIME.fullmatch(t)
     if not m:
         return None
-    zone = m.group(4)
-    zone = "+00:00" if zone in ("Z", "z") else (zone if ":" in zone else zone[:3] + ":" + zone[3:])
+    day, hour, rest, zone = m.group(1), m.group(2), m.group(3), m.group(4)
     try:
-        return int(dt.datetime.fromisoformat(f"{m.group(1)}T{m.group(2)}{zone}").timestamp())
-    except ValueError:
+        moment = dt.datetime.fromisoformat(f"{day}T{int(hour):02d}:{rest}")
+        if zone is None:
+            if not tz:
+                return None
+            moment = moment.replace(tzinfo=ZoneInfo(tz))
+        elif zone.upper() in ("Z", "UTC", "GMT"):
+            moment = moment.replace(tzinfo=dt.timezone.utc)
+        else:
+            sign = -1 if zone[0] == "-" else 1
+            digits = zone[1:].replace(":", "")
+            offset = dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+            moment = moment.replace(tzinfo=dt.timezone(sign * offset))
+    except (ValueError, KeyError, ZoneInfoNotFoundError):
         return None
+    return int(moment.timestamp())
+
+
+_ISO_TIME = re.compile(r"(\d{4}-\d{2}-\d{2})[T ](\d{1,2}):(\d{2}(?::\d{2})?)(?:\.\d+)?\s*(Z|z|UTC|GMT|[+-]\d{2}:?\d{2})?")
 
 
 def iso_utc(seconds: int | None) -> str | None:

@@ -1,4 +1,4 @@
-"""Shared readers for format parsers: text files, delimited tables, HTML tables, JSON.
+"""Shared readers for format parsers: text files, delimited tables, HTML tables, Excel workbooks.
 
 Format parsers never open files themselves; they use these helpers, so every format
 gets the same encoding and delimiter sniffing (UTF-8 with or without BOM, UTF-16 with a
@@ -14,8 +14,7 @@ import difflib
 import gzip
 import html.parser
 import io
-import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from typing import Any
 from ..config import SourceConfig
 from ..errors import InputDataError
 from .generic import clean_header, sniff_delimiter, sniff_encoding
+from . import spreadsheets, textstream
 from .records import Reject
 
 _SNIFF = 1 << 16
@@ -100,21 +100,34 @@ def read_delimited(path: Path, src: SourceConfig, *, default_delimiter: str | No
     Empty cells are None. Blank lines are skipped but counted in row numbers only if they
     hold a record, so numbers match what a spreadsheet shows minus the header.
     """
+    if tsv_escapes:
+        return _read_tsv(path, src, default_delimiter)
     text = decode(path, src)
-    first_line = text.split("\n", 1)[0].rstrip("\r")
+    first_line = text.splitlines()[0] if text else ""  # \n, \r\n or an old Mac's \r
     if not first_line.strip():
         raise InputDataError(src.name, str(path), "the file is empty or its first line is blank (no header row)")
     if src.delimiter != "auto":
         delimiter = src.delimiter.encode().decode("unicode_escape")
     else:
         delimiter = default_delimiter or sniff_delimiter(first_line)
-    if tsv_escapes:
-        lines = text.split("\n")
-        header = clean_header([_unescape_tsv(h) for h in lines[0].rstrip("\r").split(delimiter)])
-        return Table(header, _tsv_rows(lines[1:], header, delimiter))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header = clean_header(next(reader))
     return Table(header, _csv_rows(reader, header, delimiter))
+
+
+def _read_tsv(path: Path, src: SourceConfig, default_delimiter: str | None) -> Table:
+    """A ClickHouse-style TSV (Metrica Logs API parts) read line by line: memory does not grow
+    with the file (:mod:`.textstream`)."""
+    lines = textstream.lines(path, src)
+    first_line = next(lines, "").rstrip("\r")
+    if not first_line.strip():
+        raise InputDataError(src.name, str(path), "the file is empty or its first line is blank (no header row)")
+    if src.delimiter != "auto":
+        delimiter = src.delimiter.encode().decode("unicode_escape")
+    else:
+        delimiter = default_delimiter or sniff_delimiter(first_line)
+    header = clean_header([_unescape_tsv(h) for h in first_line.split(delimiter)])
+    return Table(header, _tsv_rows(lines, header, delimiter))
 
 
 def _csv_rows(reader, header: list[str], delimiter: str):
@@ -229,22 +242,21 @@ def head_bytes(path: Path, n: int = 4096) -> bytes:
 
 
 def read_table(path: Path, src: SourceConfig, **kw) -> Table:
-    """A delimited file or an HTML table, whichever the file holds."""
-    if is_html(head_bytes(path)):
+    """A delimited file, an HTML table or an Excel workbook (``.xlsx``), whichever the file holds."""
+    head = head_bytes(path)
+    if spreadsheets.is_xlsx(head):
+        return Table(*spreadsheets.read_xlsx(path, src))
+    if spreadsheets.is_old_xls(head):
+        raise InputDataError(src.name, str(path), "an Excel 97-2003 binary workbook (.xls) is not read; save it as "
+                                                  ".xlsx or CSV (UTF-8) and point the source at that file")
+    if is_html(head):
         return read_html_table(path, src)
     return read_delimited(path, src, **kw)
 
 
 # --------------------------------------------------------------------------- JSON
-
-
-def load_json(path: Path, src: SourceConfig) -> Any:
-    """A whole JSON document (integers stay exact: Python ints, never floats)."""
-    text = decode(path, src)
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        raise InputDataError(src.name, str(path), f"not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}") from None
+# JSON files (documents, NDJSON, pages, single records, sync tools' envelopes) are read by
+# :mod:`.jsondocs`; this is the one helper for walking a parsed record.
 
 
 def dig(obj: Any, *keys: str | int, default: Any = None) -> Any:
@@ -261,105 +273,3 @@ def dig(obj: Any, *keys: str | int, default: Any = None) -> Any:
         if obj is None:
             return default
     return obj
-
-
-def iter_ndjson(path: Path, src: SourceConfig) -> Iterator[tuple[int, dict | Reject]]:
-    """Newline-delimited JSON: ``(line number, object)``, or a :class:`Reject` for a broken line."""
-    text = decode(path, src)
-    n = 0
-    for line in text.split("\n"):
-        if not line.strip():
-            continue
-        n += 1
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as e:
-            yield n, Reject(n, f"not valid JSON ({e.msg}, column {e.colno})", line[:2000])
-            continue
-        if not isinstance(obj, dict):
-            yield n, Reject(n, "a JSON line must hold an object", line[:2000])
-            continue
-        yield n, obj
-
-
-def is_ndjson(data: bytes) -> bool:
-    """True when the file looks like newline-delimited JSON (several objects, one per line)."""
-    lines = [ln for ln in data[:_SNIFF].split(b"\n") if ln.strip()]
-    return len(lines) > 1 and all(ln.lstrip().startswith(b"{") for ln in lines[:2])
-
-
-def is_json(path: Path) -> bool:
-    """True when the file holds JSON (an object, an array or NDJSON), not a table."""
-    head = head_bytes(path).lstrip(b"\xef\xbb\xbf \t\r\n")
-    return head[:1] in (b"{", b"[")
-
-
-def _container(obj: Any, containers: Mapping[str, str]) -> tuple[str, list] | None:
-    """``(kind, records)`` when ``obj`` is an API page holding one of the ``containers``
-    (dotted paths -> record kind). A record is no page, though it may embed lists (a lead's
-    ``_embedded.contacts``): an object with an ``id`` is a record."""
-    if not isinstance(obj, dict) or "id" in obj:
-        return None
-    for path_, kind in containers.items():
-        value = dig(obj, *path_.split("."))
-        if isinstance(value, list):
-            return kind, value
-    return None
-
-
-def json_records(path: Path, src: SourceConfig, containers: Mapping[str, str],
-                 error: Any = None) -> Iterator[tuple[int, str | None, Any]]:
-    """``(row, kind, record)`` of a JSON file: one API page, several pages in a JSON array,
-    a bare list of records, or one page / record per line (NDJSON). ``kind`` is the page's
-    container kind, None for a bare record. A broken NDJSON line is a :class:`Reject`.
-
-    ``error(obj)`` returns a message when a top-level object is an API error response.
-    """
-    data = read_bytes(path)
-    n = 0
-
-    def check(obj: Any) -> None:
-        message = error(obj) if error is not None else None
-        if message:
-            raise InputDataError(src.name, str(path), f"the file holds an API error response, not records: {message}")
-
-    if is_ndjson(data):
-        for _, obj in iter_ndjson(path, src):
-            if isinstance(obj, Reject):
-                n += 1
-                yield n, None, Reject(n, obj.reason, obj.raw_text)
-                continue
-            page = _container(obj, containers)
-            if page is None:
-                check(obj)
-                n += 1
-                yield n, None, obj
-                continue
-            for item in page[1]:
-                n += 1
-                yield n, page[0], item
-        return
-    doc = load_json(path, src)
-    if isinstance(doc, list):
-        pages = [_container(p, containers) for p in doc]
-        if doc and all(p is not None for p in pages):
-            items: Iterable[tuple[str | None, Any]] = ((kind, item) for kind, records in pages for item in records)
-        else:
-            for obj in doc:
-                check(obj)
-            items = ((None, item) for item in doc)
-    else:
-        check(doc)
-        page = _container(doc, containers)
-        if page is not None:
-            items = ((page[0], item) for item in page[1])
-        elif isinstance(doc, dict) and "id" in doc:
-            items = [(None, doc)]  # a single record
-        elif isinstance(doc, dict):
-            raise InputDataError(src.name, str(path), f"no list of records found under {', '.join(containers)}; "
-                                                      f"the JSON document has: {list(doc)}")
-        else:
-            raise InputDataError(src.name, str(path), f"expected a JSON object or array, got {type(doc).__name__}")
-    for kind, item in items:
-        n += 1
-        yield n, kind, item

@@ -4,13 +4,35 @@
 -- time, so a re-exported deal with a new stage or amount replaces the old one); among equal
 -- versions the first loaded copy stays, so an overlapping re-export changes nothing. The
 -- other copies are counted as duplicates in source_accounting. Records with a rejected event are not loaded at all.
+-- A winning version without a revenue takes the revenue of the latest version that has one (by
+-- updated_at, then the latest loaded): amoCRM's won status change read from the events API, which
+-- knows no price, and the same change from the leads exports, which carry it (docs/semantics.md, "Revenue").
 -- Only the ids that occur more than once are ranked: most events are loaded once, and a
 -- rank over every event would sort the whole year.
 with
 
+repeated as (
+    select event_id
+    from stg_events
+    where not record_rejected
+    group by event_id
+    having count(*) > 1
+),
+
+version_revenue as (
+    select v.event_id, v.revenue as version_revenue
+    from stg_events as v
+    semi join repeated as r on r.event_id = v.event_id
+    where not v.record_rejected and v.revenue is not null
+    qualify row_number() over (
+        partition by v.event_id
+        order by v.updated_ts desc nulls last, v._load_id desc, v._row, v._part nulls first
+    ) = 1
+),
+
 loaded as not materialized (
     select
-        event_id,
+        stg_events.event_id,
         event_ts,
         _source as source,
         s.source_system,
@@ -20,7 +42,7 @@ loaded as not materialized (
         utm_medium,
         utm_campaign,
         url,
-        revenue,
+        coalesce(revenue, vr.version_revenue) as revenue,
         customer_key,
         anonymous_id,
         user_id,
@@ -37,15 +59,8 @@ loaded as not materialized (
         _part
     from stg_events
     join cfg_sources as s on s.source = stg_events._source
+    left join version_revenue as vr on vr.event_id = stg_events.event_id
     where not record_rejected
-),
-
-repeated as (
-    select event_id
-    from stg_events
-    where not record_rejected
-    group by event_id
-    having count(*) > 1
 )
 
 select l.* exclude (_part)

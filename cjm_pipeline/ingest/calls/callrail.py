@@ -1,13 +1,16 @@
 """The ``callrail`` format: CallRail API v3 calls, one ``call`` event per call.
 
 Reads the ``GET /v3/a/{account_id}/calls.json`` response ``{"page": 1, "per_page": 250,
-"total_pages": ..., "total_records": ..., "calls": [...]}``, a bare list of calls, several
-pages saved as one JSON array, one response / call per line (NDJSON), or a CSV / HTML-table
+"total_pages": ..., "total_records": ..., "calls": [...]}``, a single call
+(``GET /calls/{id}.json``), a webhook body saved one per file (pre-call, post-call, call
+modified: the call object with ``resource_id``), a bare list of calls, several pages saved as
+one JSON array, one response / call per line (NDJSON), Airbyte records, or a CSV / HTML-table
 export with the same snake_case field names (a few Call Log export headers such as
 ``Start Time``, ``Phone Number``, ``Tracking Number`` are accepted too).
 
-Event: ``call``, ``event_id`` ``call:<id>`` (``CAL...``), time ``start_time`` (ISO 8601 with
-its offset; a naive or ``mm/dd/yyyy hh:mm AM`` time is read in the source's time zone).
+Event: ``call``, ``event_id`` ``call:<id>`` (``CAL...``; a webhook's ``resource_id``), time
+``start_time`` (ISO 8601 with its offset; a naive or ``mm/dd/yyyy hh:mm AM`` time, as the UI
+export writes it, is read in the account's zone: the source's ``timezone``, else the config's).
 Identifiers: ``customer_phone_number`` (the customer; numbers without a country code are read
 with the source's ``phone_region``, so set it, e.g. ``US``), ``ga`` (ga_client_id),
 ``person_id`` (calltracking_client), ``session_uuid`` (calltracking_session).
@@ -30,8 +33,9 @@ from .values import call_channel, clean, direction, flag, ga_client_id, seconds,
 #: Export headers of each API field (the API name itself always works too).
 ALIASES: dict[str, tuple[str, ...]] = {
     "id": ("Call ID", "call_id"),
+    "resource_id": (),
     "start_time": ("Start Time", "Call Start Time", "Date"),
-    "customer_phone_number": ("Phone Number", "Customer Phone Number", "Caller Number"),
+    "customer_phone_number": ("Phone Number", "Customer Phone Number", "Caller Number", "customer_number"),
     "tracking_phone_number": ("Tracking Number",),
     "business_phone_number": ("Business Number", "Receiving Number"),
     "answered": ("Answered",),
@@ -41,7 +45,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "first_call": ("First-Time Caller", "First Call"),
     "voicemail": ("Voicemail",),
     "ga": ("Google Analytics Client ID", "GA Client ID"),
-    "person_id": (),
+    "person_id": ("person_resource_id",),
     "session_uuid": (),
     "source": ("Source",),
     "medium": ("Medium",),
@@ -58,8 +62,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
 
 def call_record(row: int, r: Mapping[str, Any], extra: dict[str, str | None], opts: Mapping[str, Any],
                 raw: str | None = None) -> Event | Reject:
-    """The ``call`` event of one CallRail call."""
-    call_id = clean(r.get("id"))
+    """The ``call`` event of one CallRail call (a webhook's ``resource_id`` is the API's call ``id``)."""
+    call_id = clean(r.get("resource_id")) or clean(r.get("id"))
     if call_id is None:
         return Reject(row, "id: missing (a call without an id cannot be told apart from its re-exports)",
                       raw if raw is not None else raw_json({**r, **extra}))
@@ -89,9 +93,9 @@ def call_record(row: int, r: Mapping[str, Any], extra: dict[str, str | None], op
         event_time=local_time(clean(r.get("start_time")), opts.get("slash_dates", "mdy")),
         channel=call_channel(r.get("utm_medium"), r.get("medium"), r.get("source")),
         identifiers=[
-            ("phone", r.get("customer_phone_number")),
+            ("phone", r.get("customer_phone_number") or r.get("customer_number")),
             ("ga_client_id", ga_client_id(r.get("ga"))),
-            ("calltracking_client", r.get("person_id")),
+            ("calltracking_client", r.get("person_id") or r.get("person_resource_id")),
             ("calltracking_session", r.get("session_uuid")),
         ],
         properties=properties,

@@ -20,7 +20,7 @@ from typing import Any
 from ...config import SourceConfig
 from ...errors import InputDataError
 from ...schema import FORMATS
-from .. import textfiles
+from .. import jsondocs, textfiles
 from ..parsing import option_values, raw_json
 from ..records import Event, Reject
 from .values import as_text, clean
@@ -86,85 +86,30 @@ class Calls:
 
 
 def read_calls(path: Path, src: SourceConfig, list_keys: tuple[str, ...]) -> Calls:
-    """The call records of a JSON response / list / NDJSON file, or of a CSV or HTML table.
+    """The call records of a JSON file (a response page, pages in an array, a bare list, a single
+    call, NDJSON, a sync tool's envelopes: :mod:`..jsondocs`), or of a CSV / HTML / Excel table.
 
     ``list_keys`` are the dotted paths of the records list in one API response
-    (``records``, ``result.data``, ``calls``); a JSON array whose every element has such a
-    list is several pages, read in order, numbered on across pages.
+    (``records``, ``result.data``, ``calls``).
     """
-    data = textfiles.read_bytes(path)
-    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
-    if head[:1] in (b"{", b"["):
-        if textfiles.is_ndjson(data):
-            return Calls("json", [], _ndjson_records(path, src, list_keys))
-        doc = textfiles.load_json(path, src)
-        return Calls("json", [], _numbered(_unwrap(doc, list_keys, src, path)))
+    if jsondocs.is_json(textfiles.head_bytes(path)):
+        shape = jsondocs.Shape(dict.fromkeys(list_keys), error=_api_error)
+        rows = ((n, jsondocs.record_or_reject(n, item, "a call record"))
+                for n, _, item in jsondocs.records(path, src, shape))
+        return Calls("json", [], rows)
     table = textfiles.read_table(path, src)
     return Calls("table", table.header, iter(table.rows))
 
 
-def _records_list(obj: Any, list_keys: tuple[str, ...]) -> list | None:
-    if not isinstance(obj, dict):
-        return None
-    for key in list_keys:
-        value = textfiles.dig(obj, *key.split("."))
-        if isinstance(value, list):
-            return value
+def _api_error(obj: dict) -> str | None:
+    """The message of an error response (``{"error": {"message": ...}}``) that holds no calls."""
+    if obj.get("error") and not any(isinstance(textfiles.dig(obj, *k.split(".")), list) for k in _ANY_LIST_KEYS):
+        err = obj["error"]
+        return repr(err.get("message") if isinstance(err, dict) else err)
     return None
 
 
 _ANY_LIST_KEYS = ("records", "calls", "result.data", "data")
-
-
-def _check_error(obj: Any, src: SourceConfig, path: Path) -> None:
-    if isinstance(obj, dict) and obj.get("error") and not _records_list(obj, _ANY_LIST_KEYS):
-        err = obj["error"]
-        message = err.get("message") if isinstance(err, dict) else err
-        raise InputDataError(src.name, str(path), f"the file holds an API error response, not calls: {message!r}")
-
-
-def _unwrap(doc: Any, list_keys: tuple[str, ...], src: SourceConfig, path: Path) -> Iterator[Any]:
-    if isinstance(doc, list):
-        if doc and all(_records_list(page, list_keys) is not None for page in doc):
-            for page in doc:  # several API responses saved as one JSON array
-                yield from _records_list(page, list_keys)
-        else:
-            for item in doc:
-                _check_error(item, src, path)
-            yield from doc
-        return
-    _check_error(doc, src, path)
-    records = _records_list(doc, list_keys)
-    if records is None:
-        keys = list(doc) if isinstance(doc, dict) else type(doc).__name__
-        raise InputDataError(src.name, str(path), f"no list of calls found under {', '.join(list_keys)}; "
-                                                  f"the JSON document has: {keys}")
-    yield from records
-
-
-def _record_or_reject(n: int, item: Any) -> dict | Reject:
-    if isinstance(item, dict):
-        return item
-    return Reject(n, f"a call record must be a JSON object, got {type(item).__name__}",
-                  raw_json(item))
-
-
-def _numbered(items: Iterable[Any]) -> Iterator[tuple[int, dict | Reject]]:
-    for n, item in enumerate(items, start=1):
-        yield n, _record_or_reject(n, item)
-
-
-def _ndjson_records(path: Path, src: SourceConfig, list_keys: tuple[str, ...]) -> Iterator[tuple[int, dict | Reject]]:
-    n = 0
-    for _, obj in textfiles.iter_ndjson(path, src):
-        if isinstance(obj, Reject):
-            n += 1
-            yield n, Reject(n, obj.reason, obj.raw_text)
-            continue
-        records = _records_list(obj, list_keys)
-        for item in (records if records is not None else [obj]):
-            n += 1
-            yield n, _record_or_reject(n, item)
 
 
 def table_record(row: Mapping[str, str | None], aliases: Mapping[str, tuple[str, ...]],

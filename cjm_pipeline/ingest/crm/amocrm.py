@@ -2,11 +2,12 @@
 
 One format reads every amoCRM file; the kind of a JSON file is told by its payload:
 
-* leads (``GET /api/v4/leads?with=contacts``: ``_embedded.leads``, or a bare list of leads):
-  ``lead_created`` at ``created_at`` (``lead:<id>:created``, ``updated_at`` = the lead's
-  ``updated_at``, ``revenue`` = ``price``), and for a lead whose current status is 142 (won)
-  or 143 (lost) with a ``closed_at``, a ``deal_stage_changed`` at ``closed_at``
-  (``lead:<id>:status:<status>:<closed_at>``), so a leads-only export still shows outcomes;
+* leads (``GET /api/v4/leads?with=contacts``: ``_embedded.leads``, a bare list of leads, or
+  one lead, ``GET /api/v4/leads/{id}``): ``lead_created`` at ``created_at``
+  (``lead:<id>:created``, ``updated_at`` = the lead's ``updated_at``, property ``price``), and
+  for a lead whose current status is 142 (won) or 143 (lost) with a ``closed_at``, a
+  ``deal_stage_changed`` at ``closed_at`` (``lead:<id>:status:<status>:<closed_at>``; a won
+  one carries ``revenue`` = ``price``), so a leads-only export still shows outcomes;
 * contacts (``GET /api/v4/contacts?with=leads``: ``_embedded.contacts``):
   ``contact_created`` (``contact:<id>:created``) with the contact's phones, e-mails and
   linked leads and companies as identifiers;
@@ -21,8 +22,9 @@ One format reads every amoCRM file; the kind of a JSON file is told by its paylo
   (``<pipeline_id>:<status_id>`` -> name), joined in SQL to fill ``pipeline_name`` /
   ``stage_name`` of events that carry ``pipeline_id`` / ``stage_id``.
 
-A JSON file may hold one response page, several pages saved as a JSON array, or one page
-(or one record) per line (NDJSON). Records are numbered on across the pages of a file.
+A JSON file may hold one response page, several pages saved as a JSON array, a single record,
+or one page (or one record) per line (NDJSON), pretty-printed or not (:mod:`..jsondocs`).
+Records are numbered on across the pages of a file.
 
 The UI export (Сделки -> Экспорт, CSV or the "Excel" HTML table) is read by
 :mod:`.amocrm_ui`.
@@ -43,7 +45,7 @@ from typing import Any
 from ...config import SourceConfig
 from ...errors import InputDataError
 from ...schema import FORMATS, PARSER_ID_TYPES as ID_TYPES
-from .. import textfiles
+from .. import jsondocs, textfiles
 from ..parsing import as_text, clean, epoch_seconds, iso_utc, option_values, raw_json, text
 from ..records import Event, Record, Reference, Reject
 from .amocrm_ui import LOST_STATUS_ID, WON_STATUS_ID, parse_table
@@ -186,14 +188,15 @@ def _lead_records(row: int, lead: Mapping[str, Any], ctx: _Context) -> list[Reco
     })
     common = dict(channel="crm", utm_source=utm.get("utm_source"), utm_medium=utm.get("utm_medium"),
                   utm_campaign=utm.get("utm_campaign"), identifiers=identifiers)
+    # revenue sits on the won event (docs/semantics.md, "Revenue"); the price at creation is a property
     out: list[Record] = [Event(
         row=row, part=0, event_time=text(lead.get("created_at")), event_type="lead_created",
-        event_id=f"lead:{lead_id}:created", revenue=clean(lead.get("price")),
-        updated_at=clean(lead.get("updated_at")), properties=props, **common)]
+        event_id=f"lead:{lead_id}:created", updated_at=clean(lead.get("updated_at")), properties=props, **common)]
     if semantic in ("won", "lost") and closed is not None:
         out.append(Event(
             row=row, part=1, event_time=str(closed), event_type="deal_stage_changed",
             event_id=f"lead:{lead_id}:status:{status_id}:{closed}",
+            revenue=clean(lead.get("price")) if semantic == "won" else None,
             properties=compact({
                 "pipeline_id": pipeline_id, "stage_id": status_id, "stage_semantic": semantic,
                 "stage_name": ctx.statuses.get(status_id or ""), "price": clean(lead.get("price")),
@@ -346,9 +349,13 @@ def _api_error(obj: Any) -> str | None:
     return None
 
 
+#: An API v4 page keeps its records under ``_embedded.<kind>s``; a single record (``GET /leads/{id}``) is bare.
+_SHAPE = jsondocs.Shape({f"_embedded.{key}": kind for key, kind in _CONTAINERS.items()}, error=_api_error,
+                        records_have_id=True)
+
+
 def _parse_json(path: Path, src: SourceConfig, ctx: _Context) -> Iterator[Record]:
-    containers = {f"_embedded.{key}": kind for key, kind in _CONTAINERS.items()}
-    for row, kind, item in textfiles.json_records(path, src, containers, _api_error):
+    for row, kind, item in jsondocs.records(path, src, _SHAPE):
         if isinstance(item, Reject):
             yield item
             continue
@@ -365,7 +372,7 @@ def parse(path: Path, src: SourceConfig) -> Iterator[Record]:
     """Every record of one amoCRM file: an API v4 JSON page (leads, contacts, events or
     pipelines) or the leads UI export (CSV / HTML table)."""
     ctx = _Context(option_values("amocrm", src), src, path)
-    if textfiles.is_json(path):
+    if jsondocs.is_json(textfiles.head_bytes(path)):
         yield from _parse_json(path, src, ctx)
     else:
         yield from parse_table(path, src, ctx)

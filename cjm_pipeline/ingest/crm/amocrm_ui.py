@@ -1,10 +1,12 @@
 """The ``amocrm`` format's leads UI export (Сделки -> Экспорт), one row per lead.
 
 A CSV in UTF-8 with BOM or cp1251, ``;`` or ``,``, or the "Excel" HTML table. Per row: a
-``lead_created`` at ``Дата создания`` (``dd.mm.YYYY HH:MM:SS``, the account's local time) and,
-when ``Этап сделки`` is "Успешно реализовано" / "Закрыто и не реализовано" (options
+``lead_created`` at ``Дата создания`` (``dd.mm.YYYY HH:MM:SS``, the account's local time: the
+source's ``timezone``, else the config's) with the budget as property ``price``, and, when
+``Этап сделки`` is "Успешно реализовано" / "Закрыто и не реализовано" (options
 ``won_stage_names`` / ``lost_stage_names``), a ``deal_stage_changed`` won/lost at ``Дата
-закрытия`` with the API's status id (142 / 143); phones and e-mails come from every column
+закрытия`` with the API's status id (142 / 143) and, when won, ``revenue`` = the budget; its id
+holds the close as epoch seconds, as the API's does; phones and e-mails come from every column
 whose header contains ``телефон`` / ``phone`` / ``email``. The API JSON is read by
 :mod:`.amocrm`, which calls :func:`parse_table` for a file that is no JSON.
 """
@@ -17,7 +19,7 @@ from typing import Any
 
 from ...config import SourceConfig
 from .. import textfiles
-from ..parsing import clean, local_time, money
+from ..parsing import clean, epoch_seconds, local_time, money
 from ..records import Event, Record, Reject
 from .common import client_id_pair, compact, field_key, stage_semantic
 
@@ -56,6 +58,16 @@ def _contact_id_type(h: str, id_fields: Mapping[str, str]) -> str | None:
     if "email" in low or "e-mail" in low:
         return "email"
     return id_fields.get(field_key(h))
+
+
+def _stamp(closed: str, tz: str | None) -> str:
+    """The time part of a won/lost event id: epoch seconds, or the date when the export has no time.
+
+    >>> _stamp("2024-03-05 14:20:00", "Europe/Moscow"), _stamp("2024-03-05", "Europe/Moscow")
+    ('1709637600', '2024-03-05')
+    """
+    seconds = epoch_seconds(closed, tz)
+    return str(seconds) if seconds is not None else closed
 
 
 def parse_table(path: Path, src: SourceConfig, ctx: Any) -> Iterator[Record]:
@@ -117,13 +129,15 @@ def parse_table(path: Path, src: SourceConfig, ctx: Any) -> Iterator[Record]:
         )
         updated = local_time(rec.get(cols["updated"]), keep_dates=True) if cols["updated"] else None
         yield Event(row=row, part=0, event_time=created, event_type="lead_created", event_id=f"lead:{lead_id}:created",
-                    revenue=price, updated_at=updated, properties=props, **common)
+                    updated_at=updated, properties=props, **common)
         if semantic in ("won", "lost") and closed is not None:
             status_id = WON_STATUS_ID if semantic == "won" else LOST_STATUS_ID
             yield Event(
                 row=row, part=1, event_time=closed, event_type="deal_stage_changed",
-                # the export's times are local: the id keeps the local time as written
-                event_id=f"lead:{lead_id}:status:{status_id}:{closed.replace(' ', 'T')}",
+                # the id holds the instant (the export's local time in the source's zone), so the API's
+                # closed_at gives the same event; a close date without a time keeps the date
+                event_id=f"lead:{lead_id}:status:{status_id}:{_stamp(closed, src.timezone)}",
+                revenue=price if semantic == "won" else None,
                 properties=compact({"stage_id": status_id, "stage_name": stage, "stage_semantic": semantic,
                                     "pipeline_name": props.get("pipeline_name"), "price": price,
                                     "from_snapshot": "1"}),

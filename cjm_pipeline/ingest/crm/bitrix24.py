@@ -4,8 +4,9 @@ One format reads every Bitrix24 file kind; the kind is told from the content (or
 with the option ``kind``):
 
 * REST responses saved as JSON, one response ``{"result": [...], "next": 50, "total": N}``,
-  a bare list of records, several pages saved as a JSON array of responses, or one
-  response / record per line (NDJSON):
+  one record (``crm.deal.get`` / ``crm.contact.get`` / ``crm.lead.get``: ``{"result": {...}}``),
+  a bare list of records or a bare record, several pages saved as a JSON array of responses,
+  one response / record per line (NDJSON), pretty-printed or not (:mod:`..jsondocs`):
 
   - ``crm.deal.list`` (every value a string: ``"ID":"37"``, ``"OPPORTUNITY":"19999.99"``,
     ``"DATE_CREATE":"2024-09-02T18:37:18+02:00"``): per deal a ``deal_created`` event at
@@ -33,13 +34,14 @@ The records of each REST list are built in :mod:`.bitrix24_api`, the UI export's
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from ...config import SourceConfig
 from ...errors import InputDataError
-from .. import textfiles
+from .. import jsondocs, textfiles
 from ..parsing import option_values
 from ..records import Record, Reject
 from .bitrix24_api import HANDLERS, history_records
@@ -56,55 +58,15 @@ def _api_error(doc: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _is_response(doc: Any) -> bool:
-    return isinstance(doc, Mapping) and ("result" in doc or "error" in doc)
+#: Where a Bitrix24 response keeps its records: ``result`` (a list, or one record: ``crm.deal.get``),
+#: ``result.items`` (``crm.stagehistory.list``), or ``items``.
+_SHAPE = jsondocs.Shape({"result": None, "result.items": None, "items": None}, singles=("result",), error=_api_error)
 
 
-def _page_records(doc: Mapping[str, Any], where: str, src: SourceConfig, path: Path) -> list[Any]:
-    error = _api_error(doc)
-    if error is not None:
-        raise InputDataError(src.name, str(path), f"{where} is an API error response ({error}), not data")
-    result = doc.get("result")
-    if isinstance(result, list):
-        return result
-    if isinstance(result, Mapping) and isinstance(result.get("items"), list):
-        return result["items"]
-    if result is None or result == {}:
-        return []
-    raise InputDataError(src.name, str(path), f"{where}: 'result' is neither a list of records nor {{'items': [...]}}")
-
-
-def _json_records(path: Path, src: SourceConfig) -> list[tuple[int, Any]]:
-    """Every record of a JSON / NDJSON file with its 1-based number (across pages)."""
-    data = textfiles.read_bytes(path)
-    docs: list[tuple[str, Any]] = []
-    if textfiles.is_ndjson(data):
-        for n, obj in textfiles.iter_ndjson(path, src):
-            docs.append((f"line {n}", obj))
-    else:
-        doc = textfiles.load_json(path, src)
-        if isinstance(doc, list) and doc and all(_is_response(d) for d in doc):
-            docs = [(f"response {i}", d) for i, d in enumerate(doc, start=1)]
-        elif isinstance(doc, list):
-            docs = [("the list", doc)]
-        else:
-            docs = [("the response", doc)]
-    out: list[tuple[int, Any]] = []
-    for where, doc in docs:
-        if isinstance(doc, Reject):  # a broken NDJSON line: one unreadable record
-            out.append((len(out) + 1, Reject(len(out) + 1, f"{where}: {doc.reason}", doc.raw_text)))
-        elif isinstance(doc, list):
-            out.extend((len(out) + 1, r) for r in doc)
-        elif _is_response(doc):
-            out.extend((len(out) + 1, r) for r in _page_records(doc, where, src, path))
-        elif isinstance(doc, Mapping) and isinstance(doc.get("items"), list):
-            out.extend((len(out) + 1, r) for r in doc["items"])
-        elif isinstance(doc, Mapping):
-            out.append((len(out) + 1, doc))  # one record
-        else:
-            raise InputDataError(src.name, str(path),
-                                 f"{where}: expected a Bitrix24 REST response or a list of records")
-    return out
+def _json_records(path: Path, src: SourceConfig) -> Iterator[tuple[int, Any]]:
+    """Every record of a JSON / NDJSON file with its 1-based number (across pages), streamed."""
+    for row, _, record in jsondocs.records(path, src, _SHAPE):
+        yield row, record
 
 
 def detect_kind(keys: set[str]) -> str | None:
@@ -133,26 +95,23 @@ def detect_kind(keys: set[str]) -> str | None:
 # --------------------------------------------------------------------------- parse
 
 
-def _is_json(data: bytes) -> bool:
-    head = data[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
-    return head[:1] in (b"{", b"[")
-
-
 def parse(path: Path, src: SourceConfig) -> Iterator[Record]:
     """Every record of one Bitrix24 file (REST JSON of any supported list, or a UI export)."""
     o = Options(option_values("bitrix24", src), src, path)
-    data = textfiles.read_bytes(path)
-    if o.kind == "ui" or (o.kind == "auto" and not _is_json(data)):
+    is_json = jsondocs.is_json(textfiles.head_bytes(path))
+    if o.kind == "ui" or (o.kind == "auto" and not is_json):
         yield from ui_rows(path, src, o)
         return
-    if not _is_json(data):
+    if not is_json:
         raise InputDataError(src.name, str(path), f"options.kind is {o.kind!r} but the file is not JSON "
                                                   "(a UI export needs kind 'ui' or 'auto')")
-    records = _json_records(path, src)
+    stream = _json_records(path, src)
+    head = list(itertools.islice(stream, 50))
+    records = itertools.chain(head, stream)
     kind = o.kind
     if kind == "auto":
         keys: set[str] = set()
-        for _, r in records[:50]:
+        for _, r in head:
             if isinstance(r, Mapping):
                 keys.update(str(k) for k in r)
         if not keys:
@@ -165,7 +124,7 @@ def parse(path: Path, src: SourceConfig) -> Iterator[Record]:
                                      f"its fields {sorted(keys)[:30]}; set options.kind to one of {list(KINDS[1:])}")
             kind = detected
     if kind == "stagehistory":
-        yield from history_records(records, o)
+        yield from history_records(list(records), o)
         return
     handler = HANDLERS[kind]
     for row, r in records:

@@ -27,8 +27,6 @@ def _deal(row: int, r: Mapping[str, Any], o: Options) -> list[Record]:
     if deal_id is None:
         return [Reject(row, "ID: missing (a deal without an id cannot be told apart from its re-exports)", raw_text(r))]
     created = local_time(r.get("DATE_CREATE"), SLASH_ORDER)
-    if created is None:
-        return [Reject(row, "DATE_CREATE: missing (the deal's creation time is its event time)", raw_text(r))]
     stage_id = clean(r.get("STAGE_ID"))
     stage_name = o.stages.get(stage_id) if stage_id else None
     category = stage_category(stage_id, r.get("CATEGORY_ID"))
@@ -52,10 +50,11 @@ def _deal(row: int, r: Mapping[str, Any], o: Options) -> list[Record]:
     if stage_name is not None:
         props["stage_name"] = stage_name
     props = {k: v for k, v in props.items() if v is not None}
-    out: list[Record] = [Event(row, created, "deal_created", f"deal:{deal_id}:created", 0, channel="crm",
-                               updated_at=updated, identifiers=ids, properties=props, **utm)]
+    out: list[Record] = [_created_or_reject(row, r, created, Event(
+        row, created, "deal_created", f"deal:{deal_id}:created", 0, channel="crm", updated_at=updated, identifiers=ids,
+        properties=props, **utm), "deal")]
     if stage_id is None:
-        return out
+        return _whole(out)
     moved = local_time(r.get("MOVED_TIME"), SLASH_ORDER)
     stage_props: dict[str, str | None] = {
         "stage_id": stage_id, "stage_semantic": semantic, "category_id": category, "pipeline_id": category,
@@ -72,10 +71,26 @@ def _deal(row: int, r: Mapping[str, Any], o: Options) -> list[Record]:
         at, event_id = updated, f"deal:{deal_id}:stage:{stage_id}"
         stage_props["stage_time"] = "date_modify"
     else:
-        return out
+        return _whole(out)
     out.append(Event(row, at, "deal_stage_changed", event_id, 1, channel="crm",
                      revenue=opportunity if semantic == "won" else None, updated_at=updated,
                      identifiers=list(ids), properties={k: v for k, v in stage_props.items() if v is not None}, **utm))
+    return out
+
+
+def _created_or_reject(row: int, r: Mapping[str, Any], created: str | None, event: Event, what: str) -> Record:
+    """The creation event, or, without ``DATE_CREATE``, a :class:`Reject` of that part alone: the
+    record's stage move (a ``select`` that left ``DATE_CREATE`` out) still loads."""
+    if created is not None:
+        return event
+    return Reject(row, f"DATE_CREATE: missing (the {what}'s creation time is its event time); its other events are "
+                       "loaded", raw_text(r), part=0)
+
+
+def _whole(out: list[Record]) -> list[Record]:
+    """A record whose only event is a part that cannot be read is rejected whole."""
+    if len(out) == 1 and isinstance(out[0], Reject):
+        return [Reject(out[0].row, out[0].reason.split(";")[0], out[0].raw_text)]
     return out
 
 
@@ -84,8 +99,6 @@ def _lead(row: int, r: Mapping[str, Any], o: Options) -> list[Record]:
     if lead_id is None:
         return [Reject(row, "ID: missing (a lead without an id cannot be told apart from its re-exports)", raw_text(r))]
     created = local_time(r.get("DATE_CREATE"), SLASH_ORDER)
-    if created is None:
-        return [Reject(row, "DATE_CREATE: missing (the lead's creation time is its event time)", raw_text(r))]
     status_id = clean(r.get("STATUS_ID"))
     status_name = o.lead_statuses.get(status_id) if status_id else None
     semantic = o.semantic(r.get("STATUS_SEMANTIC_ID"), status_id, status_name)
@@ -105,11 +118,12 @@ def _lead(row: int, r: Mapping[str, Any], o: Options) -> list[Record]:
     if status_name is not None:
         props["status_name"] = status_name
     props = {k: v for k, v in props.items() if v is not None}
-    out: list[Record] = [Event(row, created, "lead_created", f"lead:{lead_id}:created", 0, channel="crm",
-                               updated_at=updated, identifiers=ids, properties=props, **utm)]
+    out: list[Record] = [_created_or_reject(row, r, created, Event(
+        row, created, "lead_created", f"lead:{lead_id}:created", 0, channel="crm", updated_at=updated, identifiers=ids,
+        properties=props, **utm), "lead")]
     moved = local_time(r.get("MOVED_TIME"), SLASH_ORDER)
     if status_id is None or moved is None:
-        return out
+        return _whole(out)
     status_props = {"status_id": status_id, "status_name": status_name, "stage_semantic": semantic,
                     "history_type": "current"}
     event_id = f"lead:{lead_id}:status:{status_id}:{move_epoch(moved, o.tz)}"

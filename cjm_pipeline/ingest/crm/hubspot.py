@@ -1,4 +1,4 @@
-"""The ``hubspot`` format: HubSpot deals (CRM API v3 JSON) and the deal property history CSV.
+"""The ``hubspot`` format: HubSpot deals from the CRM API v3 or from a sync tool's tables.
 
 Reads
 
@@ -7,62 +7,56 @@ Reads
   also batch reads and search results): ``results[]`` with ``id``, ``properties{}``,
   ``createdAt``, ``updatedAt``, ``archived``, ``propertiesWithHistory.dealstage[]`` and
   ``associations.contacts.results[].id``; one response, several saved as a JSON array, a bare
-  list of deals, or one response / deal per line (NDJSON);
+  list of deals, a single deal (``GET /crm/v3/objects/deals/{id}``), or one response / deal per
+  line (NDJSON), pretty-printed or not;
 * the deal pipelines response (``GET /crm/v3/pipelines/deals``: ``results[]`` with
   ``stages[]``): dictionary entries ``hubspot_pipeline`` (``<pipeline id>`` -> label) and
   ``hubspot_stage`` (``<pipeline id>:<stage id>`` -> label);
-* the deal property history table as Airbyte (``deals_property_history``: ``dealId,
-  property, value, sourceType, sourceId, sourceLabel, timestamp, updatedByUserId``) or
-  Fivetran (``deal_property_history``: ``deal_id, name, value, source, source_id,
-  timestamp``) write it, as CSV.
+* sync tools' records and tables (:mod:`.hubspot_sync`), as JSON / NDJSON (Airbyte messages or
+  raw ``_airbyte_data`` rows included) or CSV / Excel: Airbyte's ``deals`` records (associations
+  as top-level ``contacts`` / ``companies`` id lists), the deal property history (Airbyte
+  ``deals_property_history``, Fivetran ``deal_property_history`` and ``deal_stage``), and flat deal
+  rows (Fivetran ``deal``, Stitch, dlt).
 
-Events (identifiers ``crm_deal`` and, from the deals API, each associated ``crm_contact``
-and ``crm_company``; ``channel`` = ``crm``):
+Events (identifiers ``crm_deal`` and each associated ``crm_contact`` and ``crm_company``;
+``channel`` = ``crm``):
 
 * ``deal_created`` at ``properties.createdate`` (else ``createdAt``), ``deal:<id>:created``,
-  ``updated_at`` = ``updatedAt``, ``revenue`` = ``amount``;
+  ``updated_at`` = ``updatedAt``, with ``amount`` as a property;
 * ``deal_stage_changed`` per ``dealstage`` history entry, ``deal:<id>:stage:<stage>:<epoch s>``
-  (the same id from the API and from the history CSV: one event), with ``stage_id``,
-  ``pipeline_id`` (the pipeline in effect then), ``previous_stage_id``, ``stage_semantic``
-  (``closedwon`` -> won, ``closedlost`` -> lost, else open; options ``won_stages`` /
-  ``lost_stages`` for custom pipelines). A deal without stage history in a closed stage
-  gets one won/lost event at ``closedate``;
-* history CSV rows of other properties: ``deal_updated`` (``property``, ``value``), and a
+  (the seconds of the parsed time, so the API, a sync tool's history and its ``deal_stage``
+  table give one event per change), with ``stage_id``, ``pipeline_id`` (the pipeline in effect
+  then), ``previous_stage_id``, ``stage_semantic`` (``closedwon`` -> won, ``closedlost`` ->
+  lost, else open; options ``won_stages`` / ``lost_stages`` for custom pipelines); a won one
+  carries ``revenue`` = the deal's ``amount`` when the file has it. A deal without stage history
+  in a closed stage gets one won/lost event at ``closedate``;
+* history rows of other properties: ``deal_updated`` (``property``, ``value``), and a
   ``createdate`` row is the deal's ``deal_created``.
+
+Times: HubSpot writes UTC (``Z``); a sync tool's naive times are UTC too, unless the source
+sets ``timezone``.
 """
 
 from __future__ import annotations
 
-import bisect
-from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from ...config import SourceConfig
-from .. import textfiles
-from ..parsing import as_text, clean, epoch_seconds, option_values, raw_json
+from ...errors import InputDataError
+from .. import jsondocs, textfiles
+from ..parsing import as_text, clean, epoch_seconds, money, option_values, raw_json
 from ..records import Event, Record, Reference, Reject
 from .common import compact, stage_semantic, string_list
-
-#: History table columns: canonical (Airbyte) name -> names other exporters use.
-_HISTORY_COLUMNS: dict[str, tuple[str, ...]] = {
-    "dealId": ("deal_id", "dealid", "objectId", "object_id"),
-    "property": ("name", "property_name", "propertyName"),
-    "value": ("new_value",),
-    "timestamp": ("change_timestamp", "updated_at"),
-    "sourceType": ("source", "source_type", "change_source"),
-    "sourceId": ("source_id", "change_source_id"),
-    "sourceLabel": ("source_label",),
-    "updatedByUserId": ("updated_by_user_id",),
-}
-_HISTORY_REQUIRED = ("dealId", "property", "value", "timestamp")
+from .hubspot_sync import api_deal, associated, history_records, is_history
 
 
 class _Opts:
     def __init__(self, opts: Mapping[str, Any], src: SourceConfig, path: Path):
         self.won = string_list(opts.get("won_stages"), "won_stages", src, path)
         self.lost = string_list(opts.get("lost_stages"), "lost_stages", src, path)
+        self.tz = src.timezone  # the zone of naive times (ingest passes the one in force: UTC by default)
 
     def semantic(self, stage: str | None) -> str:
         return stage_semantic(stage, self.won, self.lost)
@@ -71,13 +65,14 @@ class _Opts:
 def _stage_event(row: int, part: int, deal_id: str, stage: str, when: Any, *, pipeline: str | None,
                  previous: str | None, opts: _Opts, identifiers: list[tuple[str, str]], updated_at: str | None,
                  extra: Mapping[str, Any]) -> Event:
-    seconds = epoch_seconds(when)
+    seconds = epoch_seconds(when, opts.tz)
     stamp = seconds if seconds is not None else clean(when)
+    semantic = opts.semantic(stage)
     return Event(
         row=row, part=part, event_time=clean(when), event_type="deal_stage_changed",
         event_id=f"deal:{deal_id}:stage:{stage}:{stamp}", channel="crm", updated_at=updated_at,
-        identifiers=identifiers,
-        properties=compact({"pipeline_id": pipeline, "stage_id": stage, "stage_semantic": opts.semantic(stage),
+        revenue=money(extra.get("amount")) if semantic == "won" else None, identifiers=identifiers,
+        properties=compact({"pipeline_id": pipeline, "stage_id": stage, "stage_semantic": semantic,
                             "previous_stage_id": previous, **extra}))
 
 
@@ -102,22 +97,13 @@ def _value_at(history: list[dict], when: Any) -> str | None:
     return value
 
 
-def _associated(deal: Mapping[str, Any], kind: str) -> list[str]:
-    out = []
-    for item in textfiles.dig(deal, "associations", kind, "results") or []:
-        if isinstance(item, dict):
-            v = clean(item.get("id")) or clean(item.get("toObjectId"))
-            if v is not None and v not in out:
-                out.append(v)
-    return out
-
-
 def _deal_records(row: int, deal: Mapping[str, Any], opts: _Opts) -> list[Record]:
-    deal_id = clean(deal.get("id")) or clean(textfiles.dig(deal, "properties", "hs_object_id"))
+    deal = api_deal(deal)
+    deal_id = clean(deal.get("id"))
     if deal_id is None:
         return [Reject(row, "id: missing (a deal without an id cannot be told apart from its re-exports)", raw_json(deal))]
     props_in = deal.get("properties") if isinstance(deal.get("properties"), dict) else {}
-    contacts, companies = _associated(deal, "contacts"), _associated(deal, "companies")
+    contacts, companies = associated(deal, "contacts"), associated(deal, "companies")
     identifiers = [("crm_deal", deal_id), *(("crm_contact", c) for c in contacts),
                    *(("crm_company", c) for c in companies)]
     updated = clean(deal.get("updatedAt")) or clean(props_in.get("hs_lastmodifieddate"))
@@ -135,7 +121,7 @@ def _deal_records(row: int, deal: Mapping[str, Any], opts: _Opts) -> list[Record
         event_type="deal_created", event_id=f"deal:{deal_id}:created", channel="crm",
         utm_source=clean(props_in.get("utm_source")), utm_medium=clean(props_in.get("utm_medium")),
         utm_campaign=clean(props_in.get("utm_campaign")),
-        revenue=clean(props_in.get("amount")), updated_at=updated, identifiers=identifiers, properties=properties)]
+        updated_at=updated, identifiers=identifiers, properties=properties)]
     with_history = deal.get("propertiesWithHistory") if isinstance(deal.get("propertiesWithHistory"), dict) else {}
     stages = _history(with_history.get("dealstage"))
     pipelines = _history(with_history.get("pipeline"))
@@ -178,104 +164,57 @@ def _api_error(obj: Any) -> str | None:
     return None
 
 
+#: A deals / pipelines response keeps its records under ``results``; a single deal is bare.
+_SHAPE = jsondocs.Shape({"results": "results"}, error=_api_error)  # history records have no id
+
+
 def _parse_json(path: Path, src: SourceConfig, opts: _Opts) -> Iterator[Record]:
-    for row, _, item in textfiles.json_records(path, src, {"results": "results"}, _api_error):
+    history: list[tuple[int, Any]] = []  # property history records, read together at the end (previous stages)
+    for row, _, item in jsondocs.records(path, src, _SHAPE):
         if isinstance(item, Reject):
             yield item
         elif not isinstance(item, dict):
             yield Reject(row, f"a record must be a JSON object, got {type(item).__name__}", raw_json(item))
         elif isinstance(item.get("stages"), list) and "properties" not in item:
             yield from _pipeline_records(row, item)
+        elif "properties" not in item and is_history(item):
+            history.append((row, item))
         else:
             yield from _deal_records(row, item, opts)
+    yield from _history_records(history, opts)
 
 
-# --------------------------------------------------------------------------- history CSV
+def _history_records(rows: list[tuple[int, Any]], opts: _Opts) -> Iterator[Record]:
+    def stage_event(*args, **kw) -> Event:
+        return _stage_event(*args, opts=opts, **kw)
+
+    return history_records(rows, stage_event, opts.tz)
 
 
-def _parse_history(path: Path, src: SourceConfig, opts: _Opts) -> Iterator[Record]:
+def _parse_table(path: Path, src: SourceConfig, opts: _Opts) -> Iterator[Record]:
+    """A CSV / Excel / HTML table: a property history table, or one deal per row."""
     table = textfiles.read_table(path, src)
     header = table.header
-    cols = {name: textfiles.find_column(header, name, *aliases) for name, aliases in _HISTORY_COLUMNS.items()}
-    missing = [n for n in _HISTORY_REQUIRED if cols[n] is None]
-    if missing:
-        textfiles.require_columns(header, missing, src, path, "the HubSpot deal property history")
-    used = {c for c in cols.values() if c}
-    rows = list(table.rows)
-
-    def get(rec: Mapping[str, Any], name: str) -> str | None:
-        return clean(rec.get(cols[name])) if cols[name] else None
-
-    # per deal: its stage and pipeline changes in time order, for previous_stage_id / pipeline_id
-    stage_times: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    pipelines: dict[str, list[tuple[int, str]]] = defaultdict(list)
-    for n, rec in rows:
-        if isinstance(rec, Reject) or get(rec, "dealId") is None:
-            continue
-        ts = epoch_seconds(get(rec, "timestamp"))
-        prop = (get(rec, "property") or "").lower()
-        if ts is None:
-            continue
-        if prop == "dealstage" and get(rec, "value"):
-            stage_times[get(rec, "dealId")].append((ts, n))
-        elif prop == "pipeline" and get(rec, "value"):
-            pipelines[get(rec, "dealId")].append((ts, get(rec, "value")))
-    for v in stage_times.values():
-        v.sort()
-    for v in pipelines.values():
-        v.sort()
-    by_row = {n: rec for n, rec in rows}
-
-    for n, rec in rows:
+    if is_history(header):
+        yield from _history_records(list(table.rows), opts)
+        return
+    if not any(h.lower() in ("id", "dealid", "deal_id", "hs_object_id") for h in header):
+        raise InputDataError(src.name, str(path), "not a HubSpot deal property history (dealId, property, value, "
+                                                  "timestamp; or Fivetran's deal_id, name, value, timestamp / "
+                                                  f"date_entered) nor a deals table (id or deal_id); the file has: "
+                                                  f"{header}")
+    for row, rec in table.rows:
         if isinstance(rec, Reject):
             yield rec
-            continue
-        deal_id = get(rec, "dealId")
-        prop = get(rec, "property")
-        if deal_id is None:
-            yield Reject(n, f"{cols['dealId']}: empty (a change of no deal)", raw_json(rec))
-            continue
-        if prop is None:
-            yield Reject(n, f"{cols['property']}: empty (which property changed is not given)", raw_json(rec))
-            continue
-        value, when = get(rec, "value"), get(rec, "timestamp")
-        ts = epoch_seconds(when)
-        extra = compact({
-            **{h: clean(v) for h, v in rec.items() if h not in used},
-            "source_type": get(rec, "sourceType"), "source_id": get(rec, "sourceId"),
-            "source_label": get(rec, "sourceLabel"), "updated_by_user_id": get(rec, "updatedByUserId"),
-        })
-        identifiers = [("crm_deal", deal_id)]
-        low = prop.lower()
-        if low == "dealstage" and value is not None:
-            previous = None
-            order = stage_times.get(deal_id, [])
-            if ts is not None:
-                i = order.index((ts, n))
-                if i > 0:
-                    previous = get(by_row[order[i - 1][1]], "value")
-            pipeline = None
-            if ts is not None and pipelines.get(deal_id):
-                changes = pipelines[deal_id]
-                i = bisect.bisect_right([t for t, _ in changes], ts)
-                pipeline = changes[i - 1][1] if i > 0 else None
-            yield _stage_event(n, 0, deal_id, value, when, pipeline=pipeline, previous=previous, opts=opts,
-                               identifiers=identifiers, updated_at=None, extra=extra)
-        elif low == "createdate" and value is not None:
-            yield Event(row=n, event_time=value, event_type="deal_created", event_id=f"deal:{deal_id}:created",
-                        channel="crm", identifiers=identifiers, properties=compact({**extra, "createdate": value}))
         else:
-            stamp = ts if ts is not None else when
-            yield Event(row=n, event_time=when, event_type="deal_updated",
-                        event_id=f"deal:{deal_id}:property:{prop}:{stamp}", channel="crm", identifiers=identifiers,
-                        properties=compact({**extra, "property": prop, "value": value}))
+            yield from _deal_records(row, rec, opts)
 
 
 def parse(path: Path, src: SourceConfig) -> Iterator[Record]:
-    """Every record of one HubSpot file: a deals / pipelines API response, or the deal property history CSV."""
+    """Every record of one HubSpot file: an API response (deals, pipelines), a sync tool's records
+    (JSON / NDJSON), a property history table or a deals table (CSV / Excel)."""
     opts = _Opts(option_values("hubspot", src), src, path)
-    if textfiles.is_json(path):
+    if jsondocs.is_json(textfiles.head_bytes(path)):
         yield from _parse_json(path, src, opts)
     else:
-        yield from _parse_history(path, src, opts)
-
+        yield from _parse_table(path, src, opts)

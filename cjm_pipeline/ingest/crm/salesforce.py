@@ -1,12 +1,23 @@
-"""The ``salesforce`` format: Salesforce ``OpportunityHistory`` exported as CSV.
+"""The ``salesforce`` format: Salesforce ``OpportunityHistory``, exported or synced.
 
-Reads the ``OpportunityHistory`` object as Data Loader, Workbench, Bulk API or
-``sf data query --result-format csv`` write it: one row per change of an opportunity's
-stage, amount, probability or close date, with the API field names as headers
-(``Id, OpportunityId, CreatedById, CreatedDate, StageName, Amount, ExpectedRevenue,
-CloseDate, Probability, ForecastCategory, FromForecastCategory, FromOpportunityStageName,
-PrevAmount, PrevCloseDate, ... SystemModstamp, IsDeleted``; relationship columns such as
-``Opportunity.Name`` become properties). ``CSV`` or an HTML table, any encoding / delimiter.
+Reads the ``OpportunityHistory`` object as the tools users have write it: one row per change
+of an opportunity's stage, amount, probability or close date.
+
+* CSV (Data Loader, Workbench, Bulk API, ``sf data query --result-format csv``) with the API
+  field names as headers (``Id, OpportunityId, CreatedById, CreatedDate, StageName, Amount,
+  ExpectedRevenue, CloseDate, Probability, ForecastCategory, FromForecastCategory,
+  FromOpportunityStageName, PrevAmount, PrevCloseDate, ... SystemModstamp, IsDeleted``;
+  relationship columns such as ``Opportunity.Name`` become properties), or an HTML / Excel table;
+* Fivetran's ``opportunity_history`` table (the same fields in snake_case: ``opportunity_id``,
+  ``created_date``, ``stage_name``, ``from_opportunity_stage_name``, ``is_deleted`` ...);
+* JSON: the REST query result (``{"totalSize": n, "done": true, "records": [{"attributes":
+  {...}, "Id": ...}]}``, one or several pages), a bare list or one record, NDJSON, Airbyte's
+  ``OpportunityHistory`` records (:mod:`..jsondocs`); nested relationship objects
+  (``"Opportunity": {"Name": ...}``) become ``Opportunity.Name``.
+
+Times: ``CreatedDate`` is UTC (Salesforce stores and the API writes UTC; exports often write it
+without a zone, ``2023-02-07 20:47:49``): naive times are read as UTC unless the source sets
+``timezone`` (a report exported in a user's zone).
 
 Events (``channel`` = ``crm``; identifier ``crm_deal`` = ``OpportunityId``):
 
@@ -19,22 +30,24 @@ Events (``channel`` = ``crm``; identifier ``crm_deal`` = ``OpportunityId``):
 * any other row (amount, probability or close date changed) -> ``deal_updated``
   (``history:<Id>``).
 
-``CloseDate`` is a date, never an event time: property ``close_date``. Rows with
-``IsDeleted`` = true are loaded with property ``is_deleted`` = ``1`` (a deleted history row
-still happened; filter on the property). An export without the ``FromOpportunityStageName``
-column (API < 50 / older tools) gets the previous stage from the file itself: the same
-opportunity's previous row by ``CreatedDate``.
+The ids come from the history row's ``Id``, so the same row read from a CSV export, the REST API
+and a sync tool's table is one event. ``CloseDate`` is a date, never an event time: property
+``close_date``. Rows with ``IsDeleted`` = true are loaded with property ``is_deleted`` = ``1`` (a
+deleted history row still happened; filter on the property). An export without the
+``FromOpportunityStageName`` column (API < 50 / older tools) gets the previous stage from the
+file itself: the same opportunity's previous row by ``CreatedDate``.
 """
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from ...config import SourceConfig
-from .. import textfiles
+from .. import jsondocs, textfiles
 from ..parsing import clean, epoch_seconds, option_values, raw_json
 from ..records import Event, Record, Reject
 from .common import compact, stage_semantic, string_list
@@ -65,20 +78,66 @@ def _is_true(value: str | None) -> bool:
     return value is not None and value.strip().lower() in _TRUE
 
 
+def _column(header: list[str], name: str) -> str | None:
+    """The header holding API field ``name``, as written or in snake_case (``opportunity_id``).
+
+    >>> _column(["id", "opportunity_id", "created_date"], "OpportunityId"), _column(["Id"], "IsDeleted")
+    ('opportunity_id', None)
+    """
+    key = name.lower()
+    for h in header:
+        if re.sub(r"[^a-z0-9]", "", h.lower()) == key:
+            return h
+    return None
+
+
+def _flat(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A REST record without ``attributes``, relationship objects as ``Opportunity.Name``."""
+    out: dict[str, Any] = {}
+    for key, value in record.items():
+        if key == "attributes":
+            continue
+        if isinstance(value, Mapping):
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value if value is None or isinstance(value, str) else (
+                ("true" if value else "false") if isinstance(value, bool) else str(value))
+    return out
+
+
+#: A REST query result keeps its records under ``records``.
+_SHAPE = jsondocs.Shape({"records": None})
+
+
+def _json_rows(path: Path, src: SourceConfig) -> tuple[list[str], list[tuple[int, Any]]]:
+    """``(the fields seen, (row, record or Reject))`` of a JSON / NDJSON file."""
+    header: dict[str, None] = {}
+    rows: list[tuple[int, Any]] = []
+    for n, _, record in jsondocs.records(path, src, _SHAPE):
+        record = jsondocs.record_or_reject(n, record, "an OpportunityHistory record")
+        if isinstance(record, Mapping):
+            record = _flat(record)
+            header.update(dict.fromkeys(record))
+        rows.append((n, record))
+    return list(header), rows
+
+
 def parse(path: Path, src: SourceConfig) -> Iterator[Record]:
     """Every row of one ``OpportunityHistory`` export."""
     opts = option_values("salesforce", src)
     won = string_list(opts.get("won_stages"), "won_stages", src, path)
     lost = string_list(opts.get("lost_stages"), "lost_stages", src, path)
-    table = textfiles.read_table(path, src)
-    header = table.header
-    col = {name: textfiles.find_column(header, name) for name in
+    if jsondocs.is_json(textfiles.head_bytes(path)):
+        header, rows = _json_rows(path, src)
+    else:
+        table = textfiles.read_table(path, src)
+        header, rows = table.header, list(table.rows)
+    col = {name: _column(header, name) for name in
            [*_REQUIRED, "FromOpportunityStageName", "IsDeleted", *_PROPERTY_COLUMNS]}
     missing = [c for c in _REQUIRED if col[c] is None]
-    if missing:
+    if missing and rows:
         textfiles.require_columns(header, missing, src, path, "Salesforce OpportunityHistory")
     used = {c for c in col.values() if c}
-    rows = list(table.rows)
 
     def get(rec: Mapping[str, Any], name: str) -> str | None:
         return clean(rec.get(col[name])) if col[name] else None

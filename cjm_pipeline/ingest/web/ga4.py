@@ -3,7 +3,9 @@
 Reads the event table as BigQuery writes it when exported to files:
 
 * newline-delimited JSON (INT64 values as JSON strings, NULLs omitted), also gzipped,
-  or a JSON array of the same objects (BigQuery console "download as JSON");
+  a JSON array of the same objects (BigQuery console "download as JSON"), or one event or
+  several pretty-printed (copied from the console's JSON view): the content decides, never the
+  file name, and every shape is streamed (:mod:`..jsondocs`);
 * Parquet with the nested columns (INT64 values as integers), read in batches.
 
 One record = one GA4 event = one :class:`~..records.Event` (row = line / element / Parquet
@@ -42,7 +44,7 @@ from typing import Any
 
 from ...config import SourceConfig
 from ...errors import InputDataError
-from .. import textfiles
+from .. import jsondocs, textfiles, textstream
 from ..parsing import clean, raw_json, text, web_channel
 from ..records import Event, Reject
 
@@ -307,21 +309,20 @@ def parse(path: Path, src: SourceConfig) -> Iterator[Event | Reject]:
         for n, record in enumerate(_parquet_records(path, src, path), start=1):
             yield _convert(n, record, record, intraday=intraday)
         return
-    data = textfiles.read_bytes(path)
-    if data[:4] == b"PAR1":  # Parquet under another name
+    with textstream.open_binary(path) as f:
+        magic = f.read(4)
+    if magic == b"PAR1":  # Parquet under another name (gzipped: decompressed in memory)
         import pyarrow as pa
 
-        for n, record in enumerate(_parquet_records(pa.BufferReader(data), src, path), start=1):
+        source = pa.BufferReader(textfiles.read_bytes(path)) if path.name.lower().endswith(".gz") else path
+        for n, record in enumerate(_parquet_records(source, src, path), start=1):
             yield _convert(n, record, record, intraday=intraday)
         return
-    # the first character that is no BOM, NUL (UTF-16) or white space: '[' = a JSON array
-    head = data[:1024].replace(b"\x00", b"").lstrip(b"\xef\xbb\xbf\xff\xfe \t\r\n")
-    del data
-    if head.startswith(b"["):  # a JSON array of events
-        document = textfiles.load_json(path, src)
-        for n, record in enumerate(document, start=1):
-            yield _convert(n, record, record, intraday=intraday)
-        return
-    for n, item in textfiles.iter_ndjson(path, src):
-        yield item if isinstance(item, Reject) else _convert(n, item, item, intraday=intraday)
+    # NDJSON, a JSON array (BigQuery console "download as JSON"), one pretty-printed event,
+    # or several: told apart by the content and streamed (jsondocs)
+    for n, _, record in jsondocs.records(path, src, _SHAPE):
+        yield record if isinstance(record, Reject) else _convert(n, record, record, intraday=intraday)
 
+
+#: GA4 events are bare records (no page, no id).
+_SHAPE = jsondocs.Shape({})

@@ -43,9 +43,10 @@ from urllib.parse import parse_qs, urlsplit
 
 from ...config import SourceConfig
 from ...errors import InputDataError
-from .. import textfiles
+from .. import jsondocs, textfiles
 from ..parsing import option_values, web_channel
 from ..records import Event, Reject
+from .metrica_json import json_table
 
 S = "ym:s:"
 PV = "ym:pv:"
@@ -325,9 +326,16 @@ def _arrays(row: Mapping[str, str | None], header: set[str], spec: Mapping[str, 
     return arrays, None
 
 
+def _table(path: Path, src: SourceConfig, prefix: str) -> textfiles.Table:
+    """A Logs API TSV part, streamed line by line, or a sync tool's JSON records (:mod:`.metrica_json`)."""
+    if jsondocs.is_json(textfiles.head_bytes(path)):
+        return json_table(path, src, prefix)
+    return textfiles.read_delimited(path, src, default_delimiter="\t", tsv_escapes=True)
+
+
 def parse_visits(path: Path, src: SourceConfig) -> Iterator[Event | Reject]:
     """Records of one Logs API visits part (see the module doc)."""
-    table = textfiles.read_delimited(path, src, default_delimiter="\t", tsv_escapes=True)
+    table = _table(path, src, S)
     header = table.header
     textfiles.require_columns(header, VISIT_REQUIRED, src, path, "Metrica visits (ym:s:)")
     columns = set(header)
@@ -436,7 +444,7 @@ def hit_type(row: Mapping[str, str | None], columns: set[str]) -> str:
 
 def parse_hits(path: Path, src: SourceConfig) -> Iterator[Event | Reject]:
     """Records of one Logs API hits part (see the module doc)."""
-    table = textfiles.read_delimited(path, src, default_delimiter="\t", tsv_escapes=True)
+    table = _table(path, src, PV)
     header = table.header
     textfiles.require_columns(header, HIT_REQUIRED, src, path, "Metrica hits (ym:pv:)")
     columns = set(header)
