@@ -30,7 +30,7 @@ class InputDataError(CjmError):
     """A source file cjm cannot read at all (rows it can read but not use are quarantined)."""
 
     def __init__(self, source: str, file: str, message: str):
-        self.source, self.file = source, file
+        self.source, self.file, self.message = source, file, message
         super().__init__(f"source '{source}', file {file}: {message}")
 
 

@@ -83,6 +83,8 @@ class RunResult:
     accounting: pd.DataFrame | None = None
     exports: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    """What the run warns about (``cjm run`` prints them): stage rules and stages that matched no
+    event (:mod:`cjm_pipeline.coverage`), flagged customers, files loaded with other settings, ..."""
     seconds: float = 0.0
 
     @property

@@ -60,8 +60,8 @@ CHANNELS = ("paid", "organic", "direct", "referral", "social", "email", "messeng
             "internal", "saved", "phone", "crm", "offline", "other")
 
 #: File endings a folder source picks up unless its format says otherwise.
-DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".json", ".ndjson", ".jsonl", ".xls", ".html", ".parquet",
-                 ".csv.gz", ".tsv.gz", ".json.gz", ".ndjson.gz")
+DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".json", ".ndjson", ".jsonl", ".xls", ".xlsx", ".html", ".parquet",
+                 ".csv.gz", ".tsv.gz", ".json.gz", ".ndjson.gz", ".jsonl.gz")
 
 
 @dataclass(frozen=True)
@@ -77,9 +77,14 @@ class FormatSpec:
     """File name endings a folder source picks up."""
     reads_files: bool = True
     """False for a format that runs a query instead of reading files (no ``path``)."""
+    timezone: str | None = None
+    """The zone the vendor documents for the times it writes without one (Salesforce
+    ``CreatedDate``: UTC); None when they are in the account's own zone, which the config's
+    ``timezone`` gives. A source's own ``timezone:`` overrides either (:func:`naive_timezone`)."""
 
 
-_METRICA_SUFFIXES = (".tsv", ".txt", ".csv", ".tsv.gz", ".txt.gz", ".csv.gz")
+_METRICA_SUFFIXES = (".tsv", ".txt", ".csv", ".tsv.gz", ".txt.gz", ".csv.gz", ".json", ".ndjson", ".jsonl",
+                     ".json.gz", ".ndjson.gz", ".jsonl.gz")
 
 #: Every source format by name, in the order ``cjm formats`` lists them.
 FORMATS: dict[str, FormatSpec] = {
@@ -87,14 +92,15 @@ FORMATS: dict[str, FormatSpec] = {
         "one event per row, CSV or Parquet (columns: renames headers)",
         suffixes=(".csv", ".tsv", ".txt", ".parquet", ".pq", ".csv.gz", ".tsv.gz"), system="generic"),
     "metrica_visits": FormatSpec(
-        "Yandex Metrica Logs API visits (ym:s:) TSV: visits, goals and purchases",
+        "Yandex Metrica Logs API visits (ym:s:) TSV, or a sync tool's JSON records: visits, goals and purchases",
         {"attribution": "auto"}, system="metrica", suffixes=_METRICA_SUFFIXES),
     "metrica_hits": FormatSpec(
-        "Yandex Metrica Logs API hits (ym:pv:) TSV: page views, link clicks, downloads",
+        "Yandex Metrica Logs API hits (ym:pv:) TSV, or a sync tool's JSON records: page views, link clicks, downloads",
         system="metrica", suffixes=_METRICA_SUFFIXES),
     "ga4": FormatSpec(
         "GA4 BigQuery export (events_YYYYMMDD / events_intraday_YYYYMMDD) as NDJSON, JSON array or Parquet",
-        suffixes=(".json", ".ndjson", ".jsonl", ".json.gz", ".ndjson.gz", ".jsonl.gz", ".parquet", ".pq")),
+        suffixes=(".json", ".ndjson", ".jsonl", ".json.gz", ".ndjson.gz", ".jsonl.gz", ".parquet", ".pq"),
+        timezone="UTC"),
     "amocrm": FormatSpec(
         "amoCRM / Kommo: API v4 JSON (leads, contacts, events, pipelines) and the leads UI export (CSV/HTML)",
         {
@@ -118,25 +124,41 @@ FORMATS: dict[str, FormatSpec] = {
          "won_stages": ["Сделка успешна", "Успешно реализовано"],
          "lost_stages": ["Сделка провалена", "Закрыто и не реализовано"]}),
     "hubspot": FormatSpec(
-        "HubSpot deals: CRM API v3 JSON (deals with dealstage history, pipelines) and the deal property history CSV",
-        {"won_stages": ["closedwon"], "lost_stages": ["closedlost"]}),
+        "HubSpot deals: CRM API v3 JSON (deals with dealstage history, pipelines), sync tools' deal and deal "
+        "property history tables (Airbyte, Fivetran, Stitch, dlt) as JSON or CSV",
+        {"won_stages": ["closedwon"], "lost_stages": ["closedlost"]}, timezone="UTC"),
     "salesforce": FormatSpec(
-        "Salesforce OpportunityHistory (CSV): stage changes as deal_stage_changed, other changes as deal_updated",
-        {"won_stages": ["Closed Won"], "lost_stages": ["Closed Lost"]},
-        suffixes=(".csv", ".tsv", ".txt", ".xls", ".html", ".csv.gz", ".tsv.gz")),
+        "Salesforce OpportunityHistory (CSV or JSON: Data Loader, REST query, Airbyte, Fivetran): stage changes "
+        "as deal_stage_changed, other changes as deal_updated",
+        {"won_stages": ["Closed Won"], "lost_stages": ["Closed Lost"]}, timezone="UTC",
+        suffixes=(".csv", ".tsv", ".txt", ".xls", ".xlsx", ".html", ".json", ".ndjson", ".jsonl", ".csv.gz", ".tsv.gz",
+                  ".json.gz", ".ndjson.gz", ".jsonl.gz")),
     "calltouch": FormatSpec(
-        "Calltouch calls journal: API JSON (calls-diary) or the UI export (CSV/HTML), one 'call' event per call",
+        "Calltouch calls journal: API JSON (calls-diary) or the UI export (xlsx/CSV/HTML), one 'call' event per call",
         {"slash_dates": "dmy"}),
     "comagic": FormatSpec(
         "CoMagic / UIS / CallGear Data API get.calls_report (JSON-RPC response, JSON list or CSV), "
         "one 'call' event per call"),
     "callrail": FormatSpec(
-        "CallRail API v3 calls (JSON pages or CSV with the API field names), one 'call' event per call",
+        "CallRail API v3 calls (JSON pages, single calls, webhooks, or CSV with the API field names), one 'call' event per call",
         {"slash_dates": "mdy"}),
     "database": FormatSpec(
         "events from a SQL query (SQLAlchemy URL in an environment variable), columns as in generic_events",
         {"url_env": None, "query": None, "identifiers": {}}, suffixes=(), reads_files=False),
 }
+
+
+def naive_timezone(format_name: str, source_zone: str | None, config_zone: str) -> str:
+    """The zone of a source's times written without one: the source's ``timezone:``, else its
+    format's documented zone (:attr:`FormatSpec.timezone`), else the config's ``timezone``.
+
+    >>> naive_timezone("salesforce", None, "Europe/Moscow"), naive_timezone("salesforce", "Asia/Tokyo", "UTC")
+    ('UTC', 'Asia/Tokyo')
+    >>> naive_timezone("calltouch", None, "Europe/Moscow")
+    'Europe/Moscow'
+    """
+    spec = FORMATS.get(format_name)
+    return source_zone or (spec.timezone if spec else None) or config_zone
 
 
 def format_system(name: str) -> str:

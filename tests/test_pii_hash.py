@@ -189,15 +189,20 @@ def test_generic_hash_mode_masks_unreadable_rows_and_hashes_the_cells(tmp_path, 
 
 
 def test_mask_text_matches_the_export_mask():
-    """pii.mask_text (ingest) and sql/queries/quarantine_masked.sql (exports) mask the same way."""
+    """pii.mask_text (ingest) and the quarantine export (export_cells.masked_source) mask the same way."""
+    from cjm_pipeline.export_cells import masked_source
     samples = ["2025-01-01;call;8 (916) 123-45-67;Ivan@Mail.ru", "x,+7 903 765-43-21,y", "no contact 12345"]
+    cfg = config_from_dict(
+        {"sources": [{"name": "calls", "format": "generic_events", "path": "x.csv"}], "stages": STAGES})
     con = db.connect()
     try:
-        db.execute(con, "create table quarantine as select unnest($t) as raw_text", {"t": samples})
-        got = [r[0] for r in db.execute(con, db.read_sql("queries/quarantine_masked.sql"))]
+        db.execute(con, "create table quarantine as select 'calls' as source, unnest($t) as raw_text, "
+                        "unnest($t) as reason", {"t": samples})
+        name = masked_source(con, cfg, "quarantine")
+        got = db.execute(con, f"select raw_text, reason from {name}")
     finally:
         con.close()
-    assert got == [mask_text(s) for s in samples]
+    assert [r[0] for r in got] == [r[1] for r in got] == [mask_text(s) for s in samples]
 
 
 def test_cli_customer_in_hash_mode(tmp_path, monkeypatch):

@@ -1,5 +1,7 @@
 -- stg_checked: one row per raw row (a view) in the staged columns, with its stable event_id and,
--- for an unusable row, reject_reason naming the column and the problem.
+-- for an unusable row, reject_reason naming the column and the problem. An event time outside the
+-- plausible range (cfg_time_range: times.earliest .. the run's start plus times.ahead; see
+-- docs/semantics.md, "Times") is rejected like an unreadable one.
 -- event_id: the given id, else an md5 of the record's content, prefixed with the source name, so
 -- it is the same across reloads of the same record and across a re-export with the columns in
 -- another order (unified columns are hashed by name, properties by key). A format parser's
@@ -51,6 +53,10 @@ select
     case
         when t is null or t = '' then 'event_time: empty'
         when ts_parsed is null then 'event_time: cannot parse ''' || t || ''' as a time'
+        when ts_parsed < r.earliest
+            then 'event_time: ''' || t || ''' is before the earliest plausible time (times.earliest: ' || r.earliest_setting || ')'
+        when ts_parsed >= r.latest
+            then 'event_time: ''' || t || ''' is later than the run''s start plus times.ahead (' || r.ahead_setting || ')'
         when event_type_clean is null then 'event_type: empty'
         when revenue_text is not null and revenue_parsed is null then 'revenue: cannot parse ''' || revenue || ''' as a number'
         when coalesce(id_customer, id_anonymous, id_user, id_client, id_email, id_phone, id_crm_contact) is null
@@ -65,3 +71,4 @@ select
     -- last, so that stg_events' replace keeps it in place on Spark too (spark_rewrites.star_replace)
     properties
 from stg_times
+cross join cfg_time_range as r

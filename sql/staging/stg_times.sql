@@ -2,8 +2,9 @@
 -- event_time spellings (see docs/semantics.md, "Times"): epoch seconds (9-11 digits, optional
 -- fraction), milliseconds (12-14) or microseconds (15-17); ISO dates and date-times without a
 -- zone, and DD.MM.YYYY[ HH:MM[:SS]], read in the source's time zone (cfg_sources.timezone); a
--- written zone (an offset, Z, UTC or a zone name) wins over the configured one. A time that
--- matches none of them is null (stg_checked rejects the row, quoting it).
+-- written zone (an offset, Z, UTC or a zone name) wins over the configured one; an offset beyond
+-- +-14:00 is no offset (no zone has one). A time that matches none of them is null (stg_checked
+-- rejects the row, quoting it; it also rejects a time outside the plausible range).
 -- updated_at (the version time of a re-exported record): epoch digits, a written offset, or
 -- naive in the source's zone.
 select
@@ -17,6 +18,7 @@ select
             then timezone('UTC', timezone(tz, try_cast(t as timestamp)))
         when regexp_full_match(t, '\d{1,2}\.\d{1,2}\.\d{4}( \d{1,2}:\d{2}(:\d{2})?)?')
             then timezone('UTC', timezone(tz, try_strptime(t, ['%d.%m.%Y %H:%M:%S', '%d.%m.%Y %H:%M', '%d.%m.%Y'])))
+        when regexp_matches(t, '\d:\d{2}(:\d{2}(\.\d+)?)?\s*[+-](1[5-9]|[2-9]\d)(:?\d{2})?$') then null
         -- a cast to timestamp would silently drop a written zone, so only timestamptz is tried
         when regexp_matches(t, '\d:\d{2}(:\d{2}(\.\d+)?)?\s*([Zz]|[+-]\d{2}(:?\d{2})?|[A-Za-z][A-Za-z0-9_/+-]*)$')
             then timezone('UTC', try_cast(
