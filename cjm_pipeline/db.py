@@ -15,6 +15,7 @@ and identifier quoting live in one place.
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from typing import Any, Iterable
@@ -71,6 +72,31 @@ def connect(path: str | Path = ":memory:", *, read_only: bool = False, memory_li
     if threads:
         con.execute(f"set threads = {int(threads)}").fetchall()
     return con
+
+
+@functools.lru_cache(maxsize=1)
+def _regex_connection() -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(":memory:")
+
+
+@functools.lru_cache(maxsize=4096)
+def regex_error(pattern: str) -> str | None:
+    """Why the run's regex engine (RE2, through DuckDB's ``regexp_matches``) rejects ``pattern``;
+    None when it compiles. Python's ``re`` accepts patterns RE2 does not (lookarounds,
+    backreferences), so configs are checked here, with the engine the steps use.
+
+    >>> regex_error(r"/p/\\d+") is None, regex_error("(?=purchase)purchase")
+    (True, 'invalid perl operator: (?=')
+    """
+    try:
+        cursor = _regex_connection().cursor()  # (a cursor per call: safe from any thread)
+        try:
+            cursor.execute("select regexp_matches('', $p)", {"p": pattern}).fetchall()
+        finally:
+            cursor.close()
+        return None
+    except duckdb.Error as e:
+        return str(e).split("Error: ", 1)[-1].strip()
 
 
 def params_used(sql: str) -> set[str]:
@@ -262,22 +288,39 @@ def read_table(con: duckdb.DuckDBPyConnection, name: str, order_by: Iterable[str
     return con.execute(sql).df()
 
 
+def round_significant(expr: str, digits: int) -> str:
+    """SQL rounding ``expr`` (a double) to ``digits`` significant digits; 0 and null stay as they are.
+    (DuckDB's ``round`` takes a constant number of decimals only, so the scale is worked out per value
+    and the value divided by an exact power of ten: ``0.6771604938`` → ``0.6772``.)"""
+    scale = f"cast({int(digits) - 1} - floor(log10(abs({expr}))) as integer)"
+    return (f"case when {expr} is null or {expr} = 0 or isnan({expr}) or isinf({expr}) then {expr} "
+            f"when {scale} >= 0 then round({expr} * pow(10, {scale})) / pow(10, {scale}) "
+            f"else round({expr} / pow(10, -{scale})) * pow(10, -{scale}) end")
+
+
 def copy_table(con: duckdb.DuckDBPyConnection, table: str, path: Path, *, fmt: str = "csv", delimiter: str = ",",
-               decimal_comma: bool = False, order_by: Iterable[str] = ()) -> None:
+               decimal_comma: bool = False, order_by: Iterable[str] = (), rename: dict[str, str] | None = None,
+               rounded: dict[str, str | None] | None = None, digits: int = 4) -> None:
     """Write a table to a file (``COPY ... TO $path``): ``csv`` with a header, ``parquet`` or ``json``
     (an array of objects). ``decimal_comma`` writes CSV numbers with a decimal comma, as a
     Russian-locale Excel expects (DuckDB's CSV writer has no such option, so they are rendered as text).
+    ``rename`` gives columns another name in the file; ``rounded`` columns are rounded to ``digits``
+    significant digits (where the column's condition, a static SQL predicate of the row, holds).
     """
     check_table_name(table)
     described = con.execute(f"describe select * from {table}").fetchall()
     names = [row[0] for row in described]
     order = [quote_ident(c) for c in order_by if c in names]
-    if fmt == "csv" and decimal_comma:
-        exprs = [f"replace(cast({quote_ident(n)} as varchar), '.', ',') as {quote_ident(n)}"
-                 if t in ("DOUBLE", "FLOAT", "REAL") or t.startswith("DECIMAL") else quote_ident(n)
-                 for n, t, *_ in described]
-    else:
-        exprs = ["*"]
+    rename, rounded = rename or {}, rounded or {}
+    exprs = []
+    for n, t, *_ in described:
+        expr, is_float = quote_ident(n), t in ("DOUBLE", "FLOAT", "REAL") or t.startswith("DECIMAL")
+        if n in rounded and is_float:
+            value = round_significant(expr, digits)
+            expr = value if rounded[n] is None else f"case when {rounded[n]} then {value} else {expr} end"
+        if fmt == "csv" and decimal_comma and is_float:
+            expr = f"replace(cast({expr} as varchar), '.', ',')"
+        exprs.append(f"{expr} as {quote_ident(rename.get(n, n))}")
     select = f"select {', '.join(exprs)} from {table}" + (f" order by {', '.join(order)}" if order else "")
     if fmt == "csv":
         sql = f"copy ({select}) to $path (format csv, header true, delimiter $delim)"

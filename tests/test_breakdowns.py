@@ -342,7 +342,10 @@ def reference_values(r, top_n: int) -> dict[str, dict[str, str]]:
     out = {}
     for name, per_customer in raw.items():
         counts = Counter(v for v in per_customer.values() if v != "(none)")
-        top = {v for v, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top_n]}
+        if name == "cohort":  # the latest periods (contiguous), however many entries each has
+            top = set(sorted(counts, reverse=True)[:top_n])
+        else:
+            top = {v for v, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top_n]}
         out[name] = {c: v if v == "(none)" or v in top else "(other)" for c, v in per_customer.items()}
     return out
 

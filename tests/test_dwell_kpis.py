@@ -14,7 +14,7 @@ from journeys import journeys_for, make_config
 from cjm_pipeline import db
 from cjm_pipeline.config import config_from_dict, load_config
 from cjm_pipeline.errors import ConfigError
-from cjm_pipeline.pipeline import write_config_tables
+from cjm_pipeline.pipeline import params_for, write_config_tables
 from cjm_pipeline.stages import stage_tables
 from cjm_pipeline.steps import BY_NAME, Step
 
@@ -24,9 +24,13 @@ STAGE_DWELL, STAGE_STOCK, BARRIERS, STAGE_KPIS = (BY_NAME[n] for n in ("stage_dw
 NEW_STEPS = (STAGE_DWELL, STAGE_STOCK, BARRIERS, STAGE_KPIS)
 
 
-def rows(r, step: Step, order_by: str) -> list[dict]:
+#: The run parameters of a default config (funnel window 90d, unit customer, stock inactivity = window).
+PARAMS = params_for(make_config(["a", "b"]))
+
+
+def rows(r, step: Step, order_by: str, **params) -> list[dict]:
     """Build ``step`` on the journeys' connection and return its rows as dicts of Python values."""
-    step.run(r.con, {})
+    step.run(r.con, {**PARAMS, **params})
     names = db.columns(r.con, step.name)
     return [dict(zip(names, t)) for t in db.execute(r.con, f"select * from {step.name} order by {order_by}")]
 
@@ -93,16 +97,38 @@ def test_stage_stock_by_hand(hand):
     grid = {}
     for row in got:
         grid.setdefault(row["day"].isoformat(), []).append(row["customers"])
-    # columns: lead, demo, deal, won; days from the first (01-01) to the last (01-05) entry
+    # columns: lead, demo, deal, won, (lapsed); days from the first entry (01-01) to the last staged
+    # event (01-05); nobody is inactive for the 90-day window
     assert grid == {
-        "2025-01-01": [1, 0, 0, 0],  # c1 lead
-        "2025-01-02": [0, 2, 0, 0],  # c1 demo; c2 lead then demo the same day
-        "2025-01-03": [0, 2, 0, 0],
-        "2025-01-04": [0, 1, 1, 0],  # c1 lead then deal the same day
-        "2025-01-05": [0, 2, 1, 0],  # c3 arrives in demo
+        "2025-01-01": [1, 0, 0, 0, 0],  # c1 lead
+        "2025-01-02": [0, 2, 0, 0, 0],  # c1 demo; c2 lead then demo the same day
+        "2025-01-03": [0, 2, 0, 0, 0],
+        "2025-01-04": [0, 1, 1, 0, 0],  # c1 lead then deal the same day
+        "2025-01-05": [0, 2, 1, 0, 0],  # c3 arrives in demo
     }
-    assert [r["stage"] for r in got[:4]] == STAGES and [r["stage_order"] for r in got[:4]] == [1, 2, 3, 4]
+    assert [r["stage"] for r in got[:5]] == STAGES + ["(lapsed)"]
+    assert [r["stage_order"] for r in got[:5]] == [1, 2, 3, 4, None]
     assert isinstance(got[0]["day"], dt.date) and not isinstance(got[0]["day"], dt.datetime)
+
+
+def test_stage_stock_lapses_after_the_inactivity_period(hand):
+    """With journey.stock_inactivity 1d, a visit holds its customer in the stage until the day that
+    starts more than a day after the visit's last event, then in (lapsed) until the next visit."""
+    got = rows(hand, STAGE_STOCK, "day, stage_order", stock_inactivity_s=86400)
+    grid = {}
+    for row in got:
+        grid.setdefault(row["day"].isoformat(), []).append(row["customers"])
+    assert grid == {
+        # c1's lead visit: last event 01-01 06:00, active through 01-01 (01-02 06:00 is after its end)
+        "2025-01-01": [1, 0, 0, 0, 0],
+        # c2's demo: last event 01-02 01:00, so active at the end of 01-02, lapsed from 01-03
+        "2025-01-02": [0, 2, 0, 0, 0],
+        # c1's demo: last event 01-03 00:00, active through 01-03
+        "2025-01-03": [0, 1, 0, 0, 1],
+        "2025-01-04": [0, 0, 1, 0, 1],
+        # c1's deal (last event 01-04 12:00) is active through 01-04 only; c3 arrives in demo
+        "2025-01-05": [0, 1, 0, 0, 2],
+    }
 
 
 def test_no_visits_gives_empty_stock_and_zero_dwell():
@@ -180,19 +206,34 @@ def reference_dwell(visits) -> list[dict]:
     return out
 
 
-def reference_stock(visits) -> list[tuple[dt.date, str, int]]:
-    entries = [entered.date() for runs in visits.values() for _, entered in runs]
-    if not entries:
+def reference_stock(journeys: dict[str, list[tuple]], inactivity_s: int) -> list[tuple[dt.date, str, int]]:
+    """Per day, for each customer the latest visit entered by that day: in its stage while the day
+    ends no later than ``inactivity_s`` after the visit's last event, else (lapsed)."""
+    order = {s: i for i, s in enumerate(ORACLE_STAGES, start=1)}
+    runs = {}  # customer -> [[stage, entered, last event]]
+    for customer, events in journeys.items():
+        for ts, _, _, stage in sorted((dt.datetime.fromisoformat(ts), order[stage], i, stage)
+                                      for i, (stage, ts) in enumerate(events) if stage in order):
+            visits = runs.setdefault(customer, [])
+            if visits and visits[-1][0] == stage:
+                visits[-1][2] = ts
+            else:
+                visits.append([stage, ts, ts])
+    if not runs:
         return []
+    day = min(v[1].date() for vs in runs.values() for v in vs)
+    last = max(v[2].date() for vs in runs.values() for v in vs)
     out = []
-    day = min(entries)
-    while day <= max(entries):
+    while day <= last:
+        end_of_day = dt.datetime.combine(day + dt.timedelta(days=1), dt.time())
         current = {}
-        for customer, runs in visits.items():
-            so_far = [s for s, entered in runs if entered.date() <= day]
+        for customer, visits in runs.items():
+            so_far = [v for v in visits if v[1].date() <= day]
             if so_far:
-                current[customer] = so_far[-1]
-        for stage in ORACLE_STAGES:
+                stage, _, last_event = so_far[-1]
+                active = end_of_day <= last_event + dt.timedelta(seconds=inactivity_s)
+                current[customer] = stage if active else "(lapsed)"
+        for stage in ORACLE_STAGES + ["(lapsed)"]:
             out.append((day, stage, sum(1 for s in current.values() if s == stage)))
         day += dt.timedelta(days=1)
     return out
@@ -205,8 +246,10 @@ def test_dwell_and_stock_match_a_python_reference(seed):
     r = journeys_for(journeys, ORACLE_STAGES)
     visits = reference_visits(journeys)
     assert_rows(rows(r, STAGE_DWELL, "stage_order"), reference_dwell(visits))
-    stock = [(g["day"], g["stage"], g["customers"]) for g in rows(r, STAGE_STOCK, "day, stage_order")]
-    assert stock == reference_stock(visits)
+    for inactivity_s in (90 * 86400, 2 * 86400, 5 * 3600):
+        stock = [(g["day"], g["stage"], g["customers"])
+                 for g in rows(r, STAGE_STOCK, "day, stage_order", stock_inactivity_s=inactivity_s)]
+        assert stock == reference_stock(journeys, inactivity_s), inactivity_s
 
 
 # --------------------------------------------------------------------------- barriers
@@ -243,7 +286,7 @@ def test_barriers_rank_drop_offs_slow_steps_and_back_steps():
 
     def row(kind, rank, stage, to_stage, customers, value, unit, rate, transitions, description):
         return dict(barrier_kind=kind, rank=rank, stage=stage, to_stage=to_stage, customers=customers, value=value,
-                    value_unit=unit, rate=rate, transitions=transitions, description=description)
+                    value_unit=unit, rate=rate, transitions=transitions, unit="customer", description=description)
 
     assert_rows(got, [
         # back-steps by customers; ties to the earlier (from, to): s5->s3 before s7->s2; s7->s4 is 6th
@@ -260,15 +303,15 @@ def test_barriers_rank_drop_offs_slow_steps_and_back_steps():
         row("drop_off", 5, "s4", "s5", 9, 1.0, "customers", 1 / 9, None, "s4 → s5 loses 1 of 9 customers (11.1%)"),
         # slow steps by median seconds to the next step; customers = those who reached the next step
         row("slow_step", 1, "s2", "s3", 12, 259200.0, "seconds", None, None,
-            "s2 → s3 takes a median of 3.0 days (12 customers)"),
+            "s2 → s3 takes a median of 3 d (12 customers)"),
         row("slow_step", 2, "s4", "s5", 8, 259200.0, "seconds", None, None,
-            "s4 → s5 takes a median of 3.0 days (8 customers)"),
+            "s4 → s5 takes a median of 3 d (8 customers)"),
         row("slow_step", 3, "s5", "s6", 4, 86400.0, "seconds", None, None,
-            "s5 → s6 takes a median of 1.0 days (4 customers)"),
+            "s5 → s6 takes a median of 1 d (4 customers)"),
         row("slow_step", 4, "s1", "s2", 15, 7200.0, "seconds", None, None,
-            "s1 → s2 takes a median of 2.0 hours (15 customers)"),
+            "s1 → s2 takes a median of 2 h (15 customers)"),
         row("slow_step", 5, "s3", "s4", 9, 1800.0, "seconds", None, None,
-            "s3 → s4 takes a median of 30.0 minutes (9 customers)"),
+            "s3 → s4 takes a median of 30 min (9 customers)"),
     ])
 
 
@@ -277,7 +320,7 @@ def test_barriers_leave_out_steps_without_loss_and_format_seconds():
                       "c2": [("a", "2025-01-02 00:00:00"), ("b", "2025-01-02 00:00:45")]}, ["a", "b"])
     got = rows(r, BARRIERS, "barrier_kind, rank")
     assert [(g["barrier_kind"], g["description"]) for g in got] == \
-        [("slow_step", "a → b takes a median of 45 seconds (2 customers)")]
+        [("slow_step", "a → b takes a median of 45 s (2 customers)")]
 
 
 # --------------------------------------------------------------------------- stage KPIs
@@ -309,7 +352,8 @@ def test_stage_kpis_met_missed_and_unknown():
     assert_rows(got, [
         row(1, "a", "conversion_to_next_min", 0.5, 0.75, "ratio", True, 0.25),
         row(1, "a", "drop_off_rate_max", 0.25, 0.25, "ratio", True, 0.0),  # met at the boundary
-        row(1, "a", "median_time_to_next_max", 86400.0, 10800.0, "seconds", True, -75600.0),
+        # gap > 0: better than the target, for a maximum too (21 hours under the 1-day limit)
+        row(1, "a", "median_time_to_next_max", 86400.0, 10800.0, "seconds", True, 75600.0),
         row(2, "b", "conversion_to_next_min", 0.9, 2 / 3, "ratio", False, 2 / 3 - 0.9),
         row(3, "c", "conversion_to_next_min", 0.1, 0.0, "ratio", False, -0.1),  # nobody went on to d
         row(3, "c", "median_time_to_next_max", 3600.0, None, "seconds", None, None),  # no converters: unknown
@@ -323,8 +367,9 @@ def test_stage_kpis_miss_when_the_time_or_drop_off_is_too_high():
     write_config_tables(r.con, make_config(stage_rules=stages))
     got = {g["kpi"]: (g["actual"], g["met"], g["gap"])
            for g in rows(r, STAGE_KPIS, "stage_order, kpi") if g["stage"] == "a"}
-    assert got["median_time_to_next_max"] == (10800.0, False, 3600.0)
-    assert got["drop_off_rate_max"][:2] == (0.25, False) and got["drop_off_rate_max"][2] == pytest.approx(0.05)
+    # gap < 0: worse than the target (an hour over the 2-hour limit; 5 points over the drop-off limit)
+    assert got["median_time_to_next_max"] == (10800.0, False, -3600.0)
+    assert got["drop_off_rate_max"][:2] == (0.25, False) and got["drop_off_rate_max"][2] == pytest.approx(-0.05)
     assert got["conversion_to_next_min"] == (0.75, True, 0.0)  # met at the boundary
 
 

@@ -1,4 +1,4 @@
-"""Loops (sql/journey/loops.sql) and most common paths (sql/journey/paths.sql).
+"""Loops (sql/outputs/loops.sql) and most common paths (sql/outputs/paths.sql).
 
 Hand-worked journeys for every column, then seeded random journeys against a plain-Python
 reference written from the definitions (docs/semantics.md, "Loops" and "Paths", and the SQL header comments), and
@@ -11,7 +11,9 @@ Definitions used by the reference:
 * Back-step j -> i: consecutive visits with order(i) < order(j). It is resolved when a later
   visit (after the visit of i) has order >= order(j); its return time is from entering the
   visit of i to entering the first such later visit.
-* Converted: the customer has a visit of the last configured stage (at any time).
+* Converted: the customer reached the funnel's goal step (its last step) in order within the window:
+  the one meaning of journeys.converted (here every journey fits the 90-day window, so it is the
+  funnel's stages as a subsequence of the visits).
 * Non-loopers of j: customers with a visit of j and no back-step out of j (to any stage).
 * Paths: full = visit stages joined with '>'; collapsed = each stage once in order of first
   visit. Rank by customers desc then stage_path; the top `top_paths` are kept and the rest
@@ -33,11 +35,10 @@ import pandas as pd
 import pytest
 
 from cjm_pipeline import db
-from cjm_pipeline.steps import Step
+from cjm_pipeline.steps import BY_NAME
 from journeys import journeys_for
 
-LOOPS = Step("loops", "journey", ("stage_visits", "stage_transitions", "cfg_stages"), grain=("from_stage", "to_stage"))
-PATHS = Step("paths", "journey", ("stage_visits", "cfg_stages"), grain=("path_kind", "stage_path"))
+LOOPS, PATHS = BY_NAME["loops"], BY_NAME["paths"]
 
 LOOP_COLUMNS = ["from_stage", "from_order", "to_stage", "to_order", "customers", "occurrences", "share_of_visitors",
                 "resolved_share", "median_return_s", "looper_conversion", "non_looper_conversion", "conversion_lift"]
@@ -54,8 +55,8 @@ class Built:
     customers_with_visits: int
 
 
-def build(journeys: dict[str, list[tuple]], stages: list[str], top_paths: int = 50) -> Built:
-    r = journeys_for(journeys, stages)
+def build(journeys: dict[str, list[tuple]], stages: list[str], top_paths: int = 50, **funnel) -> Built:
+    r = journeys_for(journeys, stages, **funnel)
     try:
         LOOPS.run(r.con, {"top_paths": top_paths})
         PATHS.run(r.con, {"top_paths": top_paths})
@@ -158,13 +159,40 @@ def test_non_loopers_exclude_back_steps_out_of_j_to_any_stage():
 def test_loop_resolved_by_skipping_past_j_and_no_non_loopers():
     # z: a c b d: c->b at 10:02, resolved at 10:05 by d (order 4 >= 3) without visiting c again.
     # Every visitor of c looped, so there is no comparison group: non-looper conversion is null.
+    # z visited d, the last stage, but never c after b: the funnel a > b > c > d stops at b, so z
+    # has not converted (the one meaning: reaching the funnel's goal step in order).
     b = build({"z": [("a", t("10:00")), ("c", t("10:01")), ("b", t("10:02")), ("d", t("10:05"))]},
               ["a", "b", "c", "d"])
     assert_rows(rows(b.loops), [
         {"from_stage": "c", "to_stage": "b", "customers": 1, "occurrences": 1, "share_of_visitors": 1.0,
-         "resolved_share": 1.0, "median_return_s": 180.0, "looper_conversion": 1.0,
+         "resolved_share": 1.0, "median_return_s": 180.0, "looper_conversion": 0.0,
          "non_looper_conversion": None, "conversion_lift": None},
     ])
+
+
+def test_converted_in_loops_and_paths_is_reaching_the_funnels_goal_step():
+    """The funnel b > c (from_stage b, to_stage c) of stages a, b, c, d: c1 converts without ever
+    visiting d, the last configured stage; c2 visits d but not c after b; c3 steps back c -> b and
+    converts. journeys, loops and paths agree on who converted."""
+    journeys = {
+        "c1": [("a", t("10:00")), ("b", t("11:00")), ("c", t("12:00"))],
+        "c2": [("a", t("10:00")), ("c", t("10:30")), ("b", t("11:00")), ("d", t("12:00"))],
+        "c3": [("b", t("10:00")), ("c", t("10:10")), ("b", t("10:20")), ("c", t("10:30"))],
+    }
+    r = journeys_for(journeys, ["a", "b", "c", "d"], funnel={"from_stage": "b", "to_stage": "c"})
+    try:
+        converted = dict(zip(r.journeys["customer_id"], r.journeys["converted"]))
+        assert converted == {"c1": True, "c2": False, "c3": True}
+        paths = r.table("paths").set_index(["path_kind", "stage_path"])
+        assert paths.loc[("full", "a>b>c"), "converted"] == 1
+        assert paths.loc[("full", "a>c>b>d"), "converted"] == 0  # visited d, the last stage: not converted
+        assert paths.loc[("full", "b>c>b>c"), "converted"] == 1
+        loops = r.table("loops").set_index(["from_stage", "to_stage"])
+        # c -> b: c2 (not converted) and c3 (converted); non-loopers of c: c1 (converted)
+        assert loops.loc[("c", "b"), "looper_conversion"] == 0.5
+        assert loops.loc[("c", "b"), "non_looper_conversion"] == 1.0
+    finally:
+        r.con.close()
 
 
 def test_no_back_steps_no_loop_rows():
@@ -263,9 +291,17 @@ def reference_visits(journeys: dict[str, list[tuple]], stages: list[str]) -> dic
     return out
 
 
+def reference_converted(vs: list[Visit], stages: list[str]) -> bool:
+    """The funnel's goal reached in order: every stage, in config order, as a subsequence of the visits."""
+    step = 0
+    for v in vs:
+        if step < len(stages) and v.stage == stages[step]:
+            step += 1
+    return step == len(stages)
+
+
 def reference_loops(visits: dict[str, list[Visit]], stages: list[str]) -> list[dict]:
-    final = len(stages)
-    converted = {c for c, vs in visits.items() if any(v.order == final for v in vs)}
+    converted = {c for c, vs in visits.items() if reference_converted(vs, stages)}
     occurrences = defaultdict(list)  # (j, i) -> [(customer, return_s or None)]
     backed_out = defaultdict(set)  # j -> customers with a back-step out of j
     for c, vs in visits.items():
@@ -307,7 +343,6 @@ def collapsed(vs: list[Visit]) -> list[str]:
 
 
 def reference_paths(visits: dict[str, list[Visit]], stages: list[str], top_paths: int) -> list[dict]:
-    final = len(stages)
     total = len(visits)
     out = []
     for kind in ("collapsed", "full"):  # sorted by path_kind, as read from SQL
@@ -315,7 +350,7 @@ def reference_paths(visits: dict[str, list[Visit]], stages: list[str], top_paths
         for vs in visits.values():
             path = [v.stage for v in vs] if kind == "full" else collapsed(vs)
             duration = (vs[-1].entered_at - vs[0].entered_at).total_seconds()
-            groups[">".join(path)].append((len(path), duration, any(v.order == final for v in vs)))
+            groups[">".join(path)].append((len(path), duration, reference_converted(vs, stages)))
         ranked = sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))
         cumulative = 0
 

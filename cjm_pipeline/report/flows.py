@@ -1,4 +1,5 @@
-"""Charts of the moves between stages: the Sankey and the matrix of ``transitions``, and ``loops``.
+"""Charts of the moves between stages: the step-indexed flow of ``step_flows``, the Sankey and the
+matrix of ``transitions``, and ``loops``.
 
 Like :mod:`cjm_pipeline.report.charts` (which makes them reachable as ``charts.sankey_chart``
 and so on), each function takes the DataFrame of one table and returns a plotly figure.
@@ -13,7 +14,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .i18n import fmt_duration, fmt_int, fmt_pct, is_missing, labels
-from .style import BAR_COLOR, KIND_COLORS, KIND_SOLID, floats, ints, layout, no_data, require, strs
+from .style import BAR_COLOR, KIND_COLORS, KIND_SOLID, PALETTE, floats, ints, layout, no_data, require, strs
 
 
 def _stage_order(transitions: pd.DataFrame) -> list[str]:
@@ -27,11 +28,90 @@ def _stage_order(transitions: pd.DataFrame) -> list[str]:
     return list(dict.fromkeys(strs(pairs["stage"])))
 
 
+#: Colours of the step-indexed flow's links: the journey ends, or goes on beyond the last column.
+END_COLOR = "rgba(190, 190, 190, 0.35)"
+END_NODE = "#d9d9d9"
+#: Stage colours of the flow's nodes (no red: red links are back-steps).
+STAGE_COLORS = [c for c in PALETTE if c != KIND_SOLID["back"]]
+
+
+def flow_chart(step_flows: pd.DataFrame, *, lang: str = "en") -> go.Figure:
+    """The step-indexed flow (``step_flows``): column k holds the customers' k-th stage visit, so
+    a return to an earlier stage is a link to a later column, never a loop (retentioneering's
+    StepSankey, Amplitude's Journeys). Nodes carry their stage and customers; link colour is the
+    move's kind (back-steps red); a journey that ends, or goes on beyond the last column, flows into
+    a small grey node.
+    """
+    lab = labels(lang)
+    title = lab["flow_title"]
+    require(step_flows, ("step", "from_stage", "from_order", "to_stage", "to_order", "kind", "customers"),
+            "step_flows")
+    f = step_flows[step_flows["customers"] > 0]
+    if f.empty:
+        return no_data(title, lang)
+    f = f.sort_values(["step", "from_order", "to_order"], na_position="last", kind="stable")
+    last = int(f["step"].max())
+    orders = dict(zip(strs(f["from_stage"]), ints(f["from_order"])))
+    colors = {stage: STAGE_COLORS[(order - 1) % len(STAGE_COLORS)] for stage, order in orders.items()}
+    nodes: dict[tuple[int, str], int] = {}   # (column, stage or '(end)' / '(more)') -> value
+    for step, stage, customers in zip(ints(f["step"]), strs(f["from_stage"]), ints(f["customers"])):
+        nodes[(step, stage)] = nodes.get((step, stage), 0) + customers
+    for step, kind, customers in zip(ints(f["step"]), strs(f["kind"]), ints(f["customers"])):
+        if kind in ("end", "more"):
+            key = (step + 1, "(" + kind + ")")
+            nodes[key] = nodes.get(key, 0) + customers
+    keys = sorted(nodes, key=lambda k: (k[0], k[1].startswith("("), orders.get(k[1], 0), k[1]))
+    index = {k: i for i, k in enumerate(keys)}
+    columns = max(k[0] for k in keys)
+    tallest = max(sum(v for k, v in nodes.items() if k[0] == c) for c in range(1, columns + 1))
+    x, y, filled = [], [], {}
+    for col, name in keys:  # each column stacked top down in stage order, ends at the bottom
+        x.append(0.01 + 0.98 * (col - 1) / max(columns - 1, 1))
+        top = filled.get(col, 0.0)
+        y.append(0.02 + 0.96 * (top + nodes[(col, name)] / 2) / tallest)
+        filled[col] = top + nodes[(col, name)]
+    names = {"(end)": lab["node_end"], "(more)": lab["node_more"]}
+    node_labels = [f"{names.get(name, name)} · {fmt_int(nodes[(col, name)], lang)}" if not name.startswith("(")
+                   else "" for col, name in keys]
+    node_colors = [END_NODE if name.startswith("(") else colors.get(name, BAR_COLOR) for _, name in keys]
+    hover = [f"{lab['flow_step'].format(n=col)}: {names.get(name, name)}" for col, name in keys]
+    source, target, values, link_colors, link_hover = [], [], [], [], []
+    for step, frm, to, kind, customers in zip(ints(f["step"]), strs(f["from_stage"]), strs(f["to_stage"]),
+                                               strs(f["kind"]), ints(f["customers"])):
+        source.append(index[(step, frm)])
+        target.append(index[(step + 1, to)])
+        values.append(customers)
+        link_colors.append(END_COLOR if kind in ("end", "more") else KIND_COLORS.get(kind, KIND_COLORS["forward"]))
+        link_hover.append(f"{lab['flow_step'].format(n=step)} → {step + 1}: {frm} → {names.get(to, to)} "
+                          f"({lab.get('kind_' + kind, kind)})")
+    fig = go.Figure(go.Sankey(
+        arrangement="snap",
+        node={"label": node_labels, "color": node_colors, "x": x, "y": y, "pad": 10, "thickness": 14,
+              "customdata": hover, "hovertemplate": "%{customdata}: %{value:,}<extra></extra>",
+              "line": {"width": 0}},
+        link={"source": source, "target": target, "value": values, "color": link_colors, "customdata": link_hover,
+              "hovertemplate": f"%{{customdata}}<br>{lab['customers']}: %{{value:,}}<extra></extra>"},
+    ))
+    steps = [{"text": lab["flow_step"].format(n=c), "x": 0.01 + 0.98 * (c - 1) / max(columns - 1, 1), "y": 1.04,
+              "xref": "paper", "yref": "paper", "showarrow": False, "font": {"size": 12, "color": "#555"}}
+             for c in range(1, min(columns, last) + 1)]
+    legend = "   ".join(f"<span style='color:{KIND_SOLID[k]}'>■</span> {lab['kind_' + k]}"
+                        for k in ("forward", "skip", "back"))
+    note = {"text": legend + "   " + lab["flow_note"].format(n=last), "showarrow": False, "xref": "paper",
+            "yref": "paper", "x": 0, "y": -0.1, "xanchor": "left", "yanchor": "top", "font": {"size": 12}}
+    fig.update_layout(annotations=steps + [note])
+    fig = layout(fig, title, lang, 580)
+    fig.update_layout(margin={"b": 90})
+    return fig
+
+
 def sankey_chart(transitions: pd.DataFrame, *, lang: str = "en") -> go.Figure:
     """A Sankey of the transition matrix: (start) → stages → (end), link width = transitions.
 
     Back-steps are drawn (as circular links back to the earlier stage), coloured apart from
     forward moves and skips; the hover of a link gives its kind, customers and median gap.
+    A return to an earlier stage makes a loop here: :func:`flow_chart` (the report's) draws the
+    same journeys step by step, returns as later columns.
     """
     lab = labels(lang)
     title = lab["sankey_title"]

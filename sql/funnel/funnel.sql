@@ -7,6 +7,10 @@
 -- reached_any_order: units with at least one event of the stage, in any order.
 -- implied: customers counted with no event of the stage (furthest mode only; 0 otherwise).
 -- incomplete: customers at the step whose entry window is still open at the data's last event.
+-- entered_midway: units whose first event of a funnel stage is of this step's stage (0 at step 1):
+-- they entered the funnel mid-way (typically CRM-only or call-only customers); like
+-- reached_any_order it ignores the window and the entry range. The ordered and strict modes count
+-- such a unit at a step only after a step-1 event; the furthest mode counts it (steps implied).
 -- ttc_*_s: seconds from this step's event to the next step's, over customers with both events
 -- (in furthest mode, only where the next step's event came later).
 with
@@ -38,6 +42,20 @@ ttc as (
         avg(ttc_s) as ttc_mean_s
     from step_times
     group by step
+),
+
+first_steps as (
+    select e.unit_id, arg_min(s.step, (e.event_ts, e.stage_order, e.event_id)) as first_step
+    from funnel_events as e
+    join steps as s on s.stage = e.stage
+    group by e.unit_id
+),
+
+midway as (
+    select first_step as step, count(*) as entered_midway
+    from first_steps
+    where first_step > 1
+    group by first_step
 ),
 
 any_order as (
@@ -74,6 +92,7 @@ select
     coalesce(a.reached_any_order, 0) as reached_any_order,
     c.implied,
     c.incomplete,
+    coalesce(m.entered_midway, 0) as entered_midway,
     t.ttc_median_s,
     t.ttc_p25_s,
     t.ttc_p75_s,
@@ -82,3 +101,4 @@ select
 from counted as c
 left join any_order as a on a.stage = c.stage
 left join ttc as t on t.step = c.step
+left join midway as m on m.step = c.step

@@ -11,6 +11,10 @@
 -- 'YYYY-MM-DD'. properties.<name>: that property of the entry event.
 -- Missing or empty values are '(none)'. Other values beyond the top $top_n by step-1 customers
 -- (ties by value) are summed into '(other)'; '(none)' is always kept and takes no place in the top.
+-- The cohort breakdown keeps the latest $top_n periods instead (contiguous, however many entries
+-- each has; the earlier ones are '(other)'), and is_complete says whether every entry of the
+-- cohort has had its whole window before the data's last event (as funnel_trends.is_complete;
+-- null for other breakdowns and for '(other)').
 -- Every funnel step is listed for every value (customers 0 where nobody reached it).
 with
 
@@ -100,7 +104,8 @@ value_counts as (
 top_values as (
     select
         breakdown,
-        unnest(list(value order by customers desc, value)[1:$top_n]) as value
+        unnest(list(value order by case when breakdown = 'cohort' then value end desc, customers desc, value)[1:$top_n])
+            as value
     from value_counts
     group by breakdown
 ),
@@ -138,6 +143,10 @@ value_steps as (
     left join reached as r on r.breakdown = v.breakdown and r.value = v.value and r.step = s.step
 ),
 
+last_event as (
+    select max(event_ts) as last_ts from classified_events
+),
+
 counted as (
     select
         *,
@@ -158,5 +167,12 @@ select
     customers / nullif(previous_customers, 0) as conversion_from_previous,
     customers / nullif(start_customers, 0) as conversion_from_start,
     customers - next_customers as dropped,
-    (customers - next_customers) / nullif(customers, 0) as drop_off_rate
+    (customers - next_customers) / nullif(customers, 0) as drop_off_rate,
+    case when breakdown = 'cohort' and value not in ('(other)', '(none)') then
+        case $cohort_period
+            when 'day' then cast(value as timestamp) + interval 1 day
+            when 'week' then cast(value as timestamp) + interval 7 day
+            else cast(value as timestamp) + interval 1 month
+        end + to_seconds($window_s) <= (select last_ts from last_event)
+    end as is_complete
 from counted

@@ -4,7 +4,9 @@
 --   median_time_to_next_max: ttc_median_s (seconds to the next step); met when actual <= target.
 --   drop_off_rate_max: drop_off_rate; met when actual <= target.
 -- met is null when actual is (no customers at the step, no converters, or the stage is not a
--- funnel step); gap = actual - target (ratio or seconds, as unit says).
+-- funnel step). gap: how much better than the target the actual is, in the KPI's unit (ratio or
+-- seconds): actual - target for a minimum (_min), target - actual for a maximum (_max), so a
+-- positive gap is always better than the target, a negative one worse (and met = gap >= 0).
 with
 
 targets as (
@@ -44,5 +46,5 @@ select
         when 'median_time_to_next_max' then actual <= target
         when 'drop_off_rate_max' then actual <= target
     end as met,
-    actual - target as gap
+    case when kpi like '%\_min' escape '\' then actual - target else target - actual end as gap
 from actuals

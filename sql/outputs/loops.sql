@@ -7,8 +7,9 @@
 -- abandoned otherwise.
 -- median_return_s: median over resolved occurrences of the seconds from the back-step (entry of
 -- the visit of i) to the entry of the first later visit of a stage of order >= j; null if none.
--- Converted customer: has a visit of the final configured stage (max stage_order in cfg_stages),
--- at any time, before or after the loop (not the ordered-funnel journeys.converted).
+-- Converted customer: journeys.converted, i.e. the customer (their best unit) reached the main
+-- funnel's goal step, its last step, under the funnel's mode, window, sub-range, entry range and
+-- unit: the one meaning of "converted" (docs/semantics.md).
 -- looper_conversion: converted share of the customers who made this back-step.
 -- non_looper_conversion: converted share of the customers who visited j and never made a
 -- back-step out of j (to any stage); null when there are none.
@@ -17,10 +18,6 @@ with
 
 visits as (
     select * from stage_visits
-),
-
-final_stage as (
-    select max(stage_order) as final_order from cfg_stages
 ),
 
 backs as (
@@ -37,10 +34,9 @@ backs as (
 ),
 
 converted_customers as (
-    select distinct v.customer_id
-    from visits as v
-    cross join final_stage as f
-    where v.stage_order = f.final_order
+    select customer_id
+    from journeys
+    where converted
 ),
 
 returns as (

@@ -7,8 +7,8 @@
 -- present only when there is a rest. So customers sum to the customers with a visit, shares to 1.
 -- n_stages: items in stage_path (visits for full, distinct stages for collapsed).
 -- share: customers / customers with a visit; cumulative_share: share of ranks 1..rank.
--- converted: customers on the path with a visit of the final configured stage (max stage_order
--- in cfg_stages), at any time; conversion = converted / customers.
+-- converted: customers on the path who converted (journeys.converted: reached the main funnel's
+-- goal step, its last step, under the funnel's settings); conversion = converted / customers.
 -- median_duration_s: median over the path's customers of seconds from their first visit entry
 -- to their last visit entry.
 with
@@ -17,19 +17,15 @@ visits as (
     select * from stage_visits
 ),
 
-final_stage as (
-    select max(stage_order) as final_order from cfg_stages
-),
-
 customers as (
     select
         v.customer_id,
         string_agg(v.stage, '>' order by v.visit_index) as full_path,
         count(*) as n_visits,
         epoch(max(v.entered_at)) - epoch(min(v.entered_at)) as duration_s,
-        bool_or(v.stage_order = f.final_order) as is_converted
+        any_value(j.converted) as is_converted
     from visits as v
-    cross join final_stage as f
+    join journeys as j on j.customer_id = v.customer_id
     group by v.customer_id
 ),
 
