@@ -11,12 +11,14 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 import duckdb
+import pandas as pd
 
 from .duckdb_engine import DuckDBEngine
 
 
 class Engine(Protocol):
-    """What a step needs of the engine it runs on (:meth:`cjm_pipeline.steps.Step.run`)."""
+    """What a step needs of the engine it runs on (:meth:`cjm_pipeline.steps.Step.run`): a SQL step
+    materializes a file; a Python step reads its inputs as DataFrames and writes its table back."""
 
     def tables(self) -> set[str]: ...
     def materialize(self, table: str, relpath: str, params: dict[str, Any]) -> None: ...
@@ -24,6 +26,8 @@ class Engine(Protocol):
     def scalar(self, sql: str, params: dict[str, Any] | None = None) -> Any: ...
     def drop(self, table: str) -> None: ...
     def rename(self, source: str, target: str) -> None: ...
+    def read_frame(self, table: str) -> pd.DataFrame: ...
+    def write_frame(self, table: str, frame: pd.DataFrame) -> None: ...
 
 
 def as_engine(con: "duckdb.DuckDBPyConnection | Engine") -> Engine:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import duckdb
+import pandas as pd
 
 from .. import db
 
@@ -34,3 +35,9 @@ class DuckDBEngine:
     def rename(self, source: str, target: str) -> None:
         db.execute(self.con, f"drop table if exists {db.check_table_name(target)}")
         db.execute(self.con, f"alter table {db.check_table_name(source)} rename to {target}")
+
+    def read_frame(self, table: str) -> pd.DataFrame:
+        return db.read_table(self.con, table)
+
+    def write_frame(self, table: str, frame: pd.DataFrame) -> None:
+        db.write_table(self.con, table, frame)

@@ -170,8 +170,8 @@ class SparkEngine:
     """Builds step tables on Spark, as Parquet folders registered as temporary views.
 
     It implements the same small interface as :class:`cjm_pipeline.engines.duckdb_engine.DuckDBEngine`
-    (``tables``, ``materialize``, ``scalar``, ``drop``, ``rename``), which is all
-    :meth:`cjm_pipeline.steps.Step.run` needs.
+    (``tables``, ``materialize``, ``scalar``, ``drop``, ``rename``, and ``read_frame``/``write_frame``
+    for a Python step), which is all :meth:`cjm_pipeline.steps.Step.run` needs.
     """
 
     def __init__(self, settings: SparkConfig, tables_dir: str | Path, *, session: Any = None):
@@ -235,6 +235,17 @@ class SparkEngine:
         self.session.catalog.dropTempView(source)
         self._tables.discard(source)
         self._register(target)
+
+    def read_frame(self, table: str):
+        """A table as a pandas DataFrame (a Python step's input; the step tables are small there)."""
+        db.check_table_name(table)
+        return self.session.table(table).toArrow().to_pandas()
+
+    def write_frame(self, table: str, frame) -> None:
+        """A pandas DataFrame (a Python step's output) as the table ``table``, its types kept through Arrow."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # PySpark about pandas >= 3
+            self._write(table, self.session.createDataFrame(pa.Table.from_pandas(frame, preserve_index=False)))
 
     def _by_levels(self, table: str, text: str, params: dict[str, Any], source: str = "a recursive query") -> None:
         """A ``WITH RECURSIVE`` statement, one level at a time from Python.
