@@ -100,6 +100,10 @@ def _template_config() -> dict:
 #: scale mode writes them into the world's ``cjm.yaml``.
 STAGE_RULES = stage_rules(_template_config())
 
+#: The journey map's ``feedback:`` and ``pains:`` as the scale mode writes them (NPS answers from
+#: the offline source, unanswered calls), so the benchmark times the map's steps on real work.
+MAP_SECTIONS = {k: v for k, v in _template_config().items() if k in ("feedback", "pains")}
+
 
 @dataclass(frozen=True)
 class World:

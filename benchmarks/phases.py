@@ -22,7 +22,7 @@ from pathlib import Path
 
 import yaml
 
-from .data import SOURCES, STAGE_RULES, World, make_world
+from .data import MAP_SECTIONS, SOURCES, STAGE_RULES, World, make_world
 from .measure import Timeline
 
 #: The funnel and journey steps the peers compute too (stage timeline + ordered funnel).
@@ -34,7 +34,7 @@ FUNNEL_WINDOW_S = 90 * 86_400
 
 def write_config(world: World, run_dir: Path, *, memory_limit: str | None, incremental: bool = False) -> Path:
     """The benchmark's pipeline config (YAML in ``run_dir``): the four generic sources, stages by
-    event type, the ordered funnel over all stages. ``incremental`` reads each source's whole
+    event type, the journey map's feedback and pains, the ordered funnel over all stages. ``incremental`` reads each source's whole
     folder (history and the next day) instead of the history only."""
     cfg = {
         "warehouse": str(run_dir / "warehouse.duckdb"),
@@ -42,6 +42,7 @@ def write_config(world: World, run_dir: Path, *, memory_limit: str | None, incre
         "sources": [{"name": s, "format": "generic_events",
                      "path": str(world.root / s if incremental else world.history_dir(s))} for s in SOURCES],
         "stages": [{"name": name, "rules": [{"event_type": list(types)}]} for name, types in STAGE_RULES],
+        **MAP_SECTIONS,
         "funnel": {"mode": "ordered", "window": FUNNEL_WINDOW},
         "output": {"dir": str(run_dir / "out")},
     }

@@ -16,16 +16,19 @@ from pathlib import Path
 
 import click
 
-from . import __version__, db, export, pipeline
+from . import __version__, db, export, journey_map, pipeline
 from .config import FUNNEL_MODES, FUNNEL_UNITS, OUTPUT_FORMATS, funnel_with, load_config
 from .errors import CjmError
 from .pii import policy_for
+from .predict_cli import predict_command
 from .report import LANGS, make_report
+from .report.i18n import fmt_duration
 from .schema import FORMATS
 from .simulate import FORMATS as WORLD_FORMATS
 from .simulate import IDENTITIES, TEMPLATES, simulate
 from .simulate.templates import init_project
 from .steps import STEPS, order_of
+from .validate import validate as validate_config
 from .warehouse import Warehouse
 
 CONFIG_OPTION = click.option("-c", "--config", "config_path", required=True, type=click.Path(dir_okay=False),
@@ -110,9 +113,11 @@ def run(config_path: str, until: str | None, full_refresh: bool, quiet: bool) ->
         rep.done()
     t = result.totals
     loaded = sum(1 for f in result.loads if f.status == "loaded")
-    skipped = len(result.loads) - loaded
+    skipped = sum(1 for f in result.loads if f.status == "skipped")
+    unreadable = sum(1 for f in result.loads if f.status == "quarantined")
     click.echo(f"cjm run {result.run_id}: {result.status} in {result.seconds:.1f} s")
-    click.echo(f"  input: {loaded} new file(s), {skipped} already loaded; rows in {t['rows_in']:,}: "
+    click.echo(f"  input: {loaded} new file(s), {skipped} already loaded"
+               + (f", {unreadable} unreadable file(s) quarantined" if unreadable else "") + f"; rows in {t['rows_in']:,}: "
                f"loaded {t['rows_loaded']:,}, duplicate {t['rows_duplicate']:,}, quarantined {t['rows_quarantined']:,}")
     if result.accounting is not None and len(result.accounting) > 1:
         for row in result.accounting.itertuples():
@@ -132,17 +137,24 @@ def run(config_path: str, until: str | None, full_refresh: bool, quiet: bool) ->
 
 @main.command()
 @CONFIG_OPTION
+@click.option("--data", is_flag=True, help="Test the stage rules on the input files (read into memory; "
+              "nothing is written) instead of the warehouse's events.")
+@click.option("--strict", is_flag=True, help="Exit with code 1 when a rule or a stage matches no event.")
 @handle_errors
-def validate(config_path: str) -> None:
-    """Check a config without touching any data.
+def validate(config_path: str, data: bool, strict: bool) -> None:
+    """Check a config: every problem at once, source paths included; then test its stage
+    rules on the warehouse's events (or, with --data, on the input files) and warn about
+    each rule and stage that matches no event. The warehouse is only read.
 
     \b
     Example:
       cjm validate -c configs/sample.yaml
+      cjm validate -c configs/sample.yaml --data --strict
     """
-    cfg = load_config(config_path)
-    click.echo(f"{config_path}: OK ({len(cfg.sources)} source(s), {len(cfg.stages)} stages: "
-               f"{' > '.join(cfg.stage_names)}; funnel {cfg.funnel.mode}, window {cfg.funnel.window})")
+    result = validate_config(config_path, data=data)
+    click.echo("\n".join(result.lines(config_path)))
+    if strict and result.issues:
+        raise click.ClickException(f"{len(result.issues)} stage rule warning(s) (--strict)")
 
 
 def output_options(fn):
@@ -206,12 +218,15 @@ def write_table_command(config_path: str, table: str, show: list[str], *,
             export.write_output(con, cfg, table, path)
             run_id = f"{table}-" + dt.datetime.now().strftime("%Y%m%dT%H%M%S")
             export.write_sidecar(path, {**export.metadata(con, cfg, run_id=run_id), "table": table})
-    with_cols = [c for c in show if c in frame.columns]
-    click.echo(frame[with_cols].head(30).to_string(index=False))
+    shown = frame[[c for c in show if c in frame.columns]].head(30).rename(columns=export.column_names(cfg, table))
+    for col in [c for c in shown.columns if c.endswith("_s")]:  # durations read as '2 d 3 h'; files keep seconds
+        shown[col[:-2]] = shown.pop(col).map(fmt_duration)
+    click.echo(shown.to_string(index=False))
     if len(frame) > 30:
         click.echo(f"... {len(frame) - 30} more rows")
     where = f"written to {path}" if path else "not written (--out FILE writes it; the published outputs stay as they are)"
-    click.echo(f"{table} ({cfg.funnel.mode}, window {cfg.funnel.window}): {len(frame)} rows {where}")
+    click.echo(f"{table} ({cfg.funnel.mode}, window {cfg.funnel.window}, counting {export.unit_plural(cfg.funnel.unit)}): "
+               f"{len(frame)} rows {where}")
 
 
 @main.command()
@@ -287,7 +302,8 @@ def steps() -> None:
 
 @main.command()
 def formats() -> None:
-    """List the source formats (the `format:` of a source) with their options and defaults.
+    """List the source formats (the `format:` of a source) with their options and defaults, and the
+    zone of times a format's files write without one (a source's `timezone:` overrides it).
 
     \b
     Example:
@@ -295,6 +311,8 @@ def formats() -> None:
     """
     for name, spec in FORMATS.items():
         click.echo(f"{name:<19} {spec.summary}")
+        if spec.reads_files:
+            click.echo(f"    times without a zone: {spec.timezone or 'the config timezone (the account zone)'}")
         for key, default in spec.options.items():
             click.echo(f"    options.{key}: default {default!r}")
 
@@ -370,6 +388,24 @@ def report(config_path: str, out_path: str | None, lang: str, png_dir: str | Non
         click.echo(f"warning: {message}", err=True)
 
 
+@main.command("map")
+@CONFIG_OPTION
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), help="Write map.html, map.csv or map.xlsx.")
+@click.option("--lang", type=click.Choice(LANGS), default="en", show_default=True, help="Language of the grid.")
+@handle_errors
+def map_command(config_path: str, out_path: str | None, lang: str) -> None:
+    """Print the journey map of the last run (touchpoints, feelings, pains, KPIs, next steps per stage).
+
+    Comments have phones and e-mails masked unless output.pii: clear. Example:
+    cjm map -c configs/sample_multi.yaml --out build/map.html --lang ru
+    """
+    cfg = load_config(config_path)
+    frame = Warehouse(cfg.warehouse_path).journey_map(mask=cfg.output.pii != "clear")
+    click.echo("\n".join(journey_map.map_text(frame)))
+    if out_path:
+        click.echo(f"journey map: {len(frame)} rows written to {journey_map.write_map(frame, out_path, lang=lang)}")
+
+
 @main.command("simulate")
 @click.option("-t", "--template", required=True, type=click.Choice(TEMPLATES), help="The business to simulate.")
 @click.option("-n", "--customers", type=click.IntRange(min=1), default=None,
@@ -431,7 +467,8 @@ def simulate_command(template: str, customers: int, days: int, seed: int, out: s
     else:
         by_source = ", ".join(f"{k} {v:,}" for k, v in s["records_by_source"].items())
         click.echo(f"  records: {s['records']:,} ({by_source}); events {s['events']:,}, staged {s['staged_events']:,}")
-        click.echo(f"  truth: {Path(out) / 'truth'}/ (records, events, paths, people)")
+        feel = f", feedback and pains: {s['answers']:,} answers, {s['pains']:,} pains" if "answers" in s else ""
+        click.echo(f"  truth: {Path(out) / 'truth'}/ (records, events, paths, people{feel})")
     click.echo(f"  written to {out}/")
 
 
@@ -453,3 +490,6 @@ def init_command(template: str, force: bool, folder: str) -> None:
     click.echo("next:")
     click.echo(f"  cjm simulate --template {template} --customers 2000 --days 120 --seed 1 --out {shlex.quote(str(data))}")
     click.echo(f"  cjm run -c {shlex.quote(str(config))}")
+
+
+main.add_command(predict_command)  # cjm predict (cjm_pipeline/predict_cli.py)

@@ -10,6 +10,7 @@ Every run appends one row to ``_cjm_runs`` (:mod:`cjm_pipeline.runs`).
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import time
 from dataclasses import replace
@@ -19,14 +20,14 @@ from typing import Any, Callable
 import duckdb
 import pandas as pd
 
-from . import db, export, ingest, publish, runs
+from . import coverage, db, export, ingest, journey_map, predict, publish, runs
 from .config import FunnelConfig, NamedFunnelConfig, PipelineConfig, check_funnel_stages
 from .engines import Engine
 from .errors import ConfigError
 from .funnel import funnel_params, funnel_tables
 from .pii import policy_for
 from .runs import RunResult
-from .schema import NULL_TOKENS, format_system
+from .schema import NULL_TOKENS, format_system, naive_timezone
 from .stages import stage_tables
 from .steps import FUNNEL_STEPS, SOURCE_TABLES, STEP_NAMES, STEPS, Step, StepResult, select_steps
 
@@ -35,6 +36,8 @@ __all__ = ["run", "run_steps", "recompute_funnel", "build_named_funnel", "params
 
 #: How many stage paths per kind the `paths` table lists before '(other)'.
 TOP_PATHS = 50
+#: How many visits the step-indexed flow (`step_flows`, the report's Sankey) follows.
+FLOW_STEPS = 6
 
 #: Dictionaries format parsers load into raw_reference, and how events find their entries:
 #: (reference kind, event property holding the key, second key property or None, property to fill).
@@ -56,16 +59,24 @@ def params_for(cfg: PipelineConfig, **overrides: Any) -> dict[str, Any]:
     params.update({"timezone": cfg.timezone, "top_paths": TOP_PATHS, "run_id": "adhoc", "run_started": runs.utcnow(),
                    "max_contacts": cfg.identity.max_contacts_per_identifier,
                    "flag_size": cfg.identity.flag_component_size, "max_iterations": cfg.identity.max_iterations,
-                   "blocklist_regex": cfg.identity.blocklist_regex()})
+                   "blocklist_regex": cfg.identity.blocklist_regex(),
+                   "back_step_min_gap_s": cfg.journey.back_step_min_gap.seconds if cfg.journey.back_step_min_gap else None,
+                   "stock_inactivity_s": (cfg.journey.stock_inactivity or cfg.funnel.window).seconds,
+                   "flow_steps": FLOW_STEPS})
+    params.update({"predict_window_s": cfg.predict_window_seconds, "half_life_s": cfg.attribution.half_life.seconds,
+                   "min_reference_visits": cfg.predict.min_reference_visits})
     params.update(overrides)
     return params
 
 
-def config_tables(cfg: PipelineConfig) -> dict[str, pd.DataFrame]:
-    """The config as tables: sources, null tokens, reference lookups, identity, stages, the main funnel."""
+def config_tables(cfg: PipelineConfig, run_started: dt.datetime | None = None) -> dict[str, pd.DataFrame]:
+    """The config as tables: sources, null tokens, reference lookups, identity, stages, the main funnel,
+    and the plausible range of event times of a run started at ``run_started`` (naive UTC; default now)."""
+    earliest, latest = cfg.times.bounds(run_started or runs.utcnow())
     tables = {
         "cfg_sources": pd.DataFrame(
-            [(s.name, s.format, format_system(s.format), s.timezone or cfg.timezone) for s in cfg.sources],
+            [(s.name, s.format, format_system(s.format), naive_timezone(s.format, s.timezone, cfg.timezone))
+             for s in cfg.sources],
             columns=["source", "format", "source_system", "timezone"]),
         "cfg_reference_lookups": pd.DataFrame(
             REFERENCE_LOOKUPS, columns=["kind", "key1", "key2", "target"]).astype("string"),
@@ -73,16 +84,21 @@ def config_tables(cfg: PipelineConfig) -> dict[str, pd.DataFrame]:
         "cfg_identity_blocklist": pd.DataFrame(
             cfg.identity.blocklist_rows(), columns=["id_type", "match_kind", "pattern"]).astype("string"),
         "cfg_identity_hub_types": pd.DataFrame({"id_type": list(cfg.identity.hub_types)}).astype("string"),
+        "cfg_time_range": pd.DataFrame({"earliest": pd.Series([earliest], dtype="datetime64[us]"),
+                                        "latest": pd.Series([latest], dtype="datetime64[us]"),
+                                        "earliest_setting": [str(cfg.times.earliest)],
+                                        "ahead_setting": [str(cfg.times.ahead)]}),
     }
     tables.update(stage_tables(cfg))
     tables.update(funnel_tables(tables["cfg_stages"], cfg.funnel))
     return tables
 
 
-def write_config_tables(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig) -> None:
+def write_config_tables(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig,
+                        run_started: dt.datetime | None = None) -> None:
     """Store :func:`config_tables` in the warehouse (and the identity bookkeeping, if it is new)."""
     runs.ensure_tables(con)
-    for name, frame in config_tables(cfg).items():
+    for name, frame in config_tables(cfg, run_started).items():
         db.write_table(con, name, frame)
 
 
@@ -121,7 +137,8 @@ def recompute_funnel(con: duckdb.DuckDBPyConnection, funnel: FunnelConfig, *, wh
     for name, frame in tables.items():
         db.write_table(con, name, frame)
     steps = tuple(s for s in STEPS if s.name in FUNNEL_STEPS)
-    return run_steps(con, None, steps, params=funnel_params(funnel, tables["cfg_funnel_steps"]))
+    params = {**funnel_params(funnel, tables["cfg_funnel_steps"]), "top_paths": TOP_PATHS}
+    return run_steps(con, None, steps, params=params)
 
 
 def named_funnel_schema(name: str) -> str:
@@ -218,7 +235,7 @@ def _build(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, steps: tuple[Ste
     result.loads = ingest.ingest_all(con, cfg, result.run_id, full_refresh=full_refresh, log=log, warn=warn)
     for done in runs.migrate(con, cfg, policy_for(cfg)):
         log("migrated: " + done)
-    write_config_tables(con, cfg)
+    write_config_tables(con, cfg, started_at)
     params = params_for(cfg, run_id=result.run_id, run_started=started_at)
     engine = start_engine(con, cfg, log)
     result.steps = run_steps(engine, cfg, steps, params=params, on_step=on_step, on_done=lambda r: log(
@@ -237,6 +254,13 @@ def _build(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, steps: tuple[Ste
     if "source_accounting" in db.existing_tables(con):
         result.accounting = db.read_table(con, "source_accounting", order_by=["source"])
         runs.check_accounting(result.accounting)
+    for issue in coverage.coverage_issues(con):  # stage rules and stages that matched no event
+        warn(issue.message())
+    for message in journey_map.run_warnings(con):  # feedback answers without a usable score
+        warn(message)
+    if any(s.name == "prediction_quality" for s in steps):  # predictions and attribution on thin or bad input
+        for message in predict.run_warnings(con):
+            warn(message)
     if len(steps) < len(STEPS):
         return
     if out is not None:

@@ -16,14 +16,22 @@ A step with ``iterate_param`` computes a fixpoint: its SQL file makes round 0 an
 until a round changes nothing, at most ``params[iterate_param]`` rounds; a step that has not
 converged by then fails rather than return a partial answer.
 
+A step with ``python`` is built by a Python function instead of a SQL file: it receives the
+step's input tables as pandas DataFrames (only those, read through the engine) and the run
+parameters, and returns the step's table, which the engine writes (``predict`` solves its small
+Markov chains so). It has no SQL file; ``inputs`` still says what it reads.
+
 A step with ``variants`` has one SQL file per variant, ``sql/<layer>/<name>__<variant>.sql``,
 chosen by the run parameter ``variant_param`` (e.g. the funnel mode). Every variant
 builds the same table with the same columns; ``inputs`` is the union of what they read.
 
 The layers, in order: ``staging`` (raw rows typed and checked), ``events`` (unified events and
-the row accounting), ``identity`` (customers), ``stages`` (each event's stage), ``journey`` (stage
-visits, transitions, loops, paths, dwell, stock), ``funnel`` (the funnel, its breakdowns and
-trends) and ``outputs`` (the per-customer journeys, barriers and KPIs, which read both).
+the row accounting), ``identity`` (customers), ``stages`` (each event's stage, and the rules'
+coverage), ``journey`` (stage visits, transitions, flows, dwell, stock), ``map`` (each visit's
+touchpoints, feedback answers and pain events, per-stage feedback), ``funnel`` (the funnel,
+its breakdowns and trends), ``outputs`` (the per-customer journeys, loops, paths, barriers,
+KPIs and the journey map, which read both: "converted" is always the funnel's) and ``predict`` (next-stage
+probabilities, the outlook, predictions and their back-test, attribution to channels).
 """
 
 from __future__ import annotations
@@ -31,11 +39,12 @@ from __future__ import annotations
 import difflib
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import duckdb
+import pandas as pd
 
-from . import db
+from . import db, predict
 from .config import FUNNEL_UNITS
 from .engines import Engine, as_engine
 from .errors import CjmError, StepError
@@ -56,6 +65,8 @@ class Step:
     """How the table is sorted when read or exported; default: its grain."""
     materialize: str = "table"
     """``table``, or ``view`` for an intermediate job inlined into the step that reads it."""
+    python: Callable[[dict[str, pd.DataFrame], dict[str, Any]], pd.DataFrame] | None = None
+    """Builds the table from the input tables and the run parameters, instead of a SQL file."""
 
     def sql_path(self, params: dict[str, Any] | None = None) -> str:
         """The SQL file for these run parameters (relative to ``sql/``)."""
@@ -73,7 +84,10 @@ class Step:
 
     @property
     def sql_paths(self) -> tuple[str, ...]:
-        """Every SQL file of this step (one, one per variant, or round 0 and the next round)."""
+        """Every SQL file of this step (one, one per variant, or round 0 and the next round; none for a
+        Python step)."""
+        if self.python is not None:
+            return ()
         if self.iterate_param:
             return (self.sql_path(), self.next_sql_path)
         if not self.variant_param:
@@ -97,7 +111,11 @@ class Step:
         if self.materialize == "view":
             engine.view(self.name, self.sql_path(params))
             return StepResult(self.name, None, time.perf_counter() - started)
-        engine.materialize(self.name, self.sql_path(params), params)
+        if self.python is not None:
+            frame = self.python({t: engine.read_frame(t) for t in self.inputs}, params)
+            engine.write_frame(self.name, frame)
+        else:
+            engine.materialize(self.name, self.sql_path(params), params)
         rounds = self._iterate(engine, params) if self.iterate_param else None
         if check_grain and self.grain:
             self.check_grain(engine)
@@ -143,7 +161,8 @@ SOURCE_TABLES = (
     "raw_events", "raw_rejects", "raw_reference", "_cjm_loads",
     "cfg_sources", "cfg_null_tokens", "cfg_reference_lookups", "cfg_identity_blocklist", "cfg_identity_hub_types",
     "_cjm_identity_state", "identity_merges", "cfg_stages", "cfg_stage_rules", "cfg_rule_conditions", "cfg_funnel_steps",
-    "cfg_stage_kpis", "cfg_breakdowns",
+    "cfg_stage_kpis", "cfg_breakdowns", "cfg_time_range",
+    "cfg_map_conditions", "cfg_feedback", "cfg_pains", "cfg_map",
 )
 
 STEPS: tuple[Step, ...] = (
@@ -156,8 +175,8 @@ STEPS: tuple[Step, ...] = (
          doc="values trimmed and typed: placeholder identifiers, revenue, the identifiers the parsers listed"),
     Step("stg_times", "staging", ("stg_values",), materialize="view",
          doc="event and version times in UTC, from every spelling the sources use"),
-    Step("stg_checked", "staging", ("stg_times",), materialize="view",
-         doc="each row's stable event_id and, for an unusable row, the reason"),
+    Step("stg_checked", "staging", ("stg_times", "cfg_time_range"), materialize="view",
+         doc="each row's stable event_id and, for an unusable row, the reason (an implausible time included)"),
     Step("stg_events", "staging", ("stg_checked", "raw_reference", "cfg_reference_lookups"),
          doc="raw rows typed and checked, with names from the parsers' dictionaries; rejected records marked"),
     # events: one row per distinct event, and every input row accounted for
@@ -194,12 +213,24 @@ STEPS: tuple[Step, ...] = (
     Step("customer_events", "identity", ("events", "event_nodes", "identity_map"), grain=("event_id",),
          doc="each event's customer_id (with its source, type and time)"),
     # stages: each event's stage
-    Step("classified_events", "stages", ("events", "customer_events", "cfg_stage_rules", "cfg_rule_conditions"),
+    Step("rule_keys", "stages", ("cfg_rule_conditions", "cfg_map_conditions"), materialize="view",
+         doc="the keys the stage, feedback and pain rules test: what an event's signature holds"),
+    Step("event_signatures", "stages", ("events", "rule_keys"), materialize="view",
+         doc="each event with its signature: the values of the keys some rule tests"),
+    Step("signature_keys", "stages", ("event_signatures", "rule_keys", "cfg_rule_conditions", "cfg_map_conditions"),
+         grain=("sig", "rule_id", "cond_key"),
+         doc="the one rule matcher: per signature, rule and key, whether the key matches (stage and map rules)"),
+    Step("signature_rules", "stages", ("signature_keys",), materialize="view",
+         doc="every (signature, rule) that matches: the rules whose every key matches"),
+    Step("classified_events", "stages", ("event_signatures", "signature_rules", "customer_events", "cfg_stage_rules"),
          grain=("event_id",), doc="events with their customer_id and stage (first matching rule)"),
     Step("stage_coverage", "stages", ("classified_events", "cfg_stages"), grain=("stage",), order=("stage_order", "stage"),
          doc="events and customers per stage, and events with no stage"),
     Step("unmatched_event_types", "stages", ("classified_events",), grain=("source", "event_type"),
          doc="event types no rule matched"),
+    Step("rule_coverage", "stages", ("signature_keys", "cfg_stage_rules", "cfg_rule_conditions"), grain=("rule_id", "cond_key"),
+         order=("stage_order", "rule_index", "cond_key"),
+         doc="per stage rule and key: events the rule matches, the key alone matches, and the rule gives its stage"),
     # journey: the stage timeline, whatever the funnel settings
     Step("stage_visits", "journey", ("classified_events",), grain=("customer_id", "visit_index"),
          doc="consecutive events of one stage collapsed into visits"),
@@ -207,15 +238,26 @@ STEPS: tuple[Step, ...] = (
          doc="moves between consecutive visits: start, forward, skip, back, end"),
     Step("transitions", "journey", ("stage_transitions",), grain=("from_stage", "to_stage"),
          order=("from_order", "to_order", "from_stage", "to_stage"), doc="stage transition matrix"),
-    Step("loops", "journey", ("stage_visits", "stage_transitions", "cfg_stages"), grain=("from_stage", "to_stage"),
-         order=("from_order", "to_order"),
-         doc="back-steps j -> i: customers, occurrences, resolved share, return time, looper vs non-looper conversion"),
-    Step("paths", "journey", ("stage_visits", "cfg_stages"), grain=("path_kind", "stage_path"), order=("path_kind", "rank"),
-         doc="most common full and collapsed stage paths (top N per kind, plus (other))"),
     Step("stage_dwell", "journey", ("stage_visits", "cfg_stages"), grain=("stage",), order=("stage_order",),
          doc="time spent in each stage visit (median, p90, mean) and open visits"),
+    Step("step_flows", "journey", ("stage_visits",), grain=("step", "from_stage", "to_stage"),
+         order=("step", "from_order", "to_order", "from_stage", "to_stage"),
+         doc="the stage flow by visit number (step 1..N): the step-indexed Sankey, returns as later columns"),
     Step("stage_stock", "journey", ("stage_visits", "cfg_stages"), grain=("day", "stage"), order=("day", "stage_order"),
-         doc="customers whose current stage is X at the end of each day"),
+         doc="active customers per current stage at the end of each day, and the (lapsed) band"),
+    # map: what customers do, say and hit at each stage, whatever the funnel settings (the journey map's inputs)
+    Step("visit_touchpoints", "map", ("classified_events", "stage_visits", "stage_transitions"),
+         grain=("customer_id", "visit_index", "touchpoint"),
+         doc="each stage visit's events by event type, source and channel (unstaged ones during it too), with the "
+             "visit's stage and when it moves on"),
+    Step("map_events", "map", ("event_signatures", "signature_rules", "classified_events", "stage_visits",
+                               "cfg_feedback", "cfg_pains", "cfg_stages"), grain=("event_id", "rule_set"),
+         doc="feedback answers and pain events (first matching entry), at their stage; scores parsed and checked"),
+    Step("feedback_invalid", "map", ("map_events",), grain=("event_id",), order=("event_ts", "event_id"),
+         doc="feedback answers whose score is empty, not a number or off the scale, with the reason"),
+    Step("stage_feedback", "map", ("map_events", "cfg_feedback", "cfg_stages"), grain=("stage", "feedback"),
+         order=("stage_order", "feedback_order"),
+         doc="per stage (and feedback entry): answers, customers, mean score, normalised score, NPS, negative share"),
     # funnel: depends on the funnel settings (rebuilt by `cjm funnel` and for each named funnel)
     Step("funnel_events", "funnel", ("classified_events", "event_identifiers"), grain=("event_id",),
          variant_param="unit", variants=FUNNEL_UNITS,
@@ -240,10 +282,67 @@ STEPS: tuple[Step, ...] = (
     Step("journeys", "outputs", ("classified_events", "stage_visits", "stage_transitions", "funnel_customer_steps",
                                  "cfg_funnel_steps"), grain=("customer_id",),
          doc="one row per customer: path, furthest stage, back-steps, conversion"),
-    Step("barriers", "outputs", ("funnel", "transitions"), grain=("barrier_kind", "rank"),
+    Step("loops", "outputs", ("stage_visits", "stage_transitions", "journeys"), grain=("from_stage", "to_stage"),
+         order=("from_order", "to_order"),
+         doc="back-steps j -> i: customers, occurrences, resolved share, return time, looper vs non-looper conversion"),
+    Step("paths", "outputs", ("stage_visits", "journeys"), grain=("path_kind", "stage_path"), order=("path_kind", "rank"),
+         doc="most common full and collapsed stage paths (top N per kind, plus (other)), with their conversion"),
+    Step("barriers", "outputs", ("funnel", "transitions", "stage_coverage"), grain=("barrier_kind", "rank"),
          doc="top 5 drop-offs, slow steps and back-steps, with the numbers behind each rank"),
     Step("stage_kpis", "outputs", ("cfg_stage_kpis", "funnel"), grain=("stage", "kpi"), order=("stage_order", "kpi"),
          doc="stage KPI targets from the config against the funnel: actual, met, gap"),
+    Step("stage_touchpoints", "outputs", ("visit_touchpoints", "cfg_stages", "cfg_map"),
+         grain=("stage", "touchpoint"), order=("stage_order", "rank"),
+         doc="per stage, its top touchpoints (event type, source, channel) and (other): share, forward rate, lift"),
+    Step("stage_pains", "outputs", ("map_events", "stage_visits", "stage_transitions", "barriers", "cfg_stages"),
+         grain=("stage", "rank"), order=("stage_order", "rank"),
+         doc="per stage, pains (rules, low scores, back-steps, funnel barriers): customers, forward rate hit vs not"),
+    # predict: where each customer goes next, and which channels earn the conversion (the main funnel's goal)
+    Step("visit_outcomes", "predict", ("stage_visits", "classified_events", "cfg_funnel_steps"),
+         grain=("customer_id", "visit_index"),
+         doc="each stage visit's outcome within the window: the next stage, (end), or still open; the next goal visit"),
+    Step("stage_next", "predict", ("visit_outcomes",), grain=("from_stage", "to_stage"),
+         order=("from_order", "to_order", "from_stage", "to_stage"),
+         doc="next-stage probabilities over complete visits, (end) included, with transitions and median gap"),
+    Step("stage_chain", "predict", ("stage_next", "cfg_stages", "cfg_funnel_steps"), grain=("stage",),
+         order=("stage_order",), python=predict.stage_chain,
+         doc="the absorbing chain of stage_next solved exactly: P(goal), expected visits, likeliest next stage"),
+    Step("goal_rates", "predict", ("visit_outcomes", "classified_events", "cfg_stages"),
+         grain=("fit", "stage", "bucket"), order=("fit", "stage_order", "bucket"),
+         doc="share of visits reaching the goal within the window, by stage and time already spent (now, back-test)"),
+    Step("journey_predictions", "predict", ("visit_outcomes", "goal_rates", "stage_chain", "classified_events"),
+         grain=("customer_id",),
+         doc="open journeys at the cutoff: current stage, time in it, likeliest next stage, P(goal within window)"),
+    Step("stage_outlook", "predict", ("stage_chain", "visit_outcomes", "journey_predictions", "cfg_stages"),
+         grain=("stage",), order=("stage_order",),
+         doc="per stage: the chain's outlook, the observed share reaching the goal and time to it, open journeys"),
+    Step("prediction_backtest", "predict", ("visit_outcomes", "goal_rates", "classified_events"),
+         grain=("customer_id",),
+         doc="the predictions made at cutoff minus window for the journeys open then, and what happened"),
+    Step("prediction_quality", "predict", ("prediction_backtest", "classified_events"), grain=("model",),
+         doc="the back-test's Brier score and ROC AUC, for the model and the naive baseline"),
+    Step("prediction_calibration", "predict", ("prediction_backtest",), grain=("model", "decile"),
+         doc="the back-test by decile of predicted probability: mean predicted against observed"),
+    Step("attribution_touches", "predict", ("classified_events", "cfg_funnel_steps"), grain=("customer_id", "pos"),
+         doc="each converter's touchpoints with a channel, up to the conversion (the goal's first event)"),
+    Step("attribution_paths", "predict", ("attribution_touches", "classified_events"), grain=("from_state", "to_state"),
+         doc="moves between channels over every customer's path, (start) to (conversion) or (null)"),
+    Step("attribution_markov", "predict", ("attribution_paths",), grain=("channel",), python=predict.attribution_markov,
+         doc="each channel's removal effect, solved exactly, and the conversions it earns"),
+    Step("attribution_heuristics", "predict", ("attribution_touches",), grain=("channel", "model"),
+         doc="conversions credited by first touch, last touch, linear, time decay and position-based"),
+    Step("attribution", "predict", ("attribution_heuristics", "attribution_markov"), grain=("channel", "model"),
+         order=("model_order", "channel"),
+         doc="conversions and revenue per channel, every model side by side, with shares"),
+    Step("stage_entry_channels", "predict", ("classified_events", "stage_visits"), grain=("stage", "channel"),
+         order=("stage_order", "channel"),
+         doc="which channels bring customers into each stage (the touch before entering it)"),
+    # the map last: its next section reads the predict layer's probabilities and outlook
+    Step("journey_map", "outputs", ("cfg_stages", "cfg_map", "stage_touchpoints", "stage_feedback",
+                                    "map_events", "stage_pains", "stage_visits", "funnel", "stage_dwell", "stage_kpis",
+                                    "stage_next", "stage_outlook"), grain=("stage", "section", "rank"),
+         order=("stage_order", "section_order", "rank"),
+         doc="the journey map: per stage and section (touchpoints, feelings, pains, kpis, next), its items"),
 )
 
 STEP_NAMES = tuple(s.name for s in STEPS)

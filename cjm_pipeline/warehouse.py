@@ -22,7 +22,7 @@ from typing import Any, Iterator
 import duckdb
 import pandas as pd
 
-from . import db, publish
+from . import db, journey_map, publish
 from .config import FunnelConfig, PipelineConfig, funnel_with
 from .errors import WarehouseError
 from .ingest.records import normalise_identifiers
@@ -104,6 +104,28 @@ class Warehouse:
     def journeys(self) -> pd.DataFrame:
         """One row per customer: stage path, furthest stage, back-steps, conversion."""
         return self._read("journeys")
+
+    def journey_map(self, *, mask: bool = True) -> pd.DataFrame:
+        """The journey map: one row per stage, section (touchpoints, feelings, pains, kpis, next) and
+        item, with customers, share, value and note (``docs/semantics.md``, "Journey map"). Comments
+        quoted from answers have phones and e-mails masked unless ``mask=False``."""
+        with self.connect() as con:
+            return journey_map.read_map(con, mask=mask)
+
+    def predictions(self, customer: str | None = None) -> pd.DataFrame:
+        """The open journeys at the data cutoff, one row per customer: current stage, time in it, the
+        likeliest next stage and the probability of reaching the goal within the window
+        (``docs/semantics.md``, "Predictions for open journeys"). ``customer``: only that one (a
+        customer id, an identifier such as ``phone:+79161234567`` or an event id; no row when their
+        journey is not open)."""
+        if customer is None:
+            return self._read("journey_predictions")
+        return self.sql("select * from journey_predictions where customer_id = $c", c=self.resolve_customer(customer))
+
+    def attribution(self) -> pd.DataFrame:
+        """The goal's conversions and revenue per channel, by first touch, last touch, linear, time
+        decay, position-based and Markov (removal effect) attribution, side by side."""
+        return self._read("attribution")
 
     def stage_coverage(self) -> pd.DataFrame:
         return self._read("stage_coverage")
@@ -190,14 +212,17 @@ class Warehouse:
 
 def lookup_key(key: str, pii: PiiPolicy = CLEAR) -> str:
     """A ``type:value`` key as identity_map stores it: a phone or e-mail normalised (and hashed
-    under ``identity.pii: hash``); anything else as given.
+    under ``identity.pii: hash``, as are the phones and e-mails inside any other key, such as an
+    e-mail used as ``user_id`` or in an event id); anything else as given.
 
     >>> lookup_key("phone:8 (916) 123-45-67"), lookup_key("email: Ivan@Mail.RU"), lookup_key("c-123")
     ('phone:+79161234567', 'email:ivan@mail.ru', 'c-123')
     """
     id_type, sep, value = key.partition(":")
-    if not sep or id_type not in PII_TYPES or value.startswith(HASH_PREFIX):
+    if not sep or value.startswith(HASH_PREFIX):
         return key
+    if id_type not in PII_TYPES:
+        return f"{id_type}:{pii.protect(id_type, value)}" if pii.hashing else key
     found = [i["id_value"] for i in normalise_identifiers([(id_type, value)]) if i["id_value"]]
     return f"{id_type}:{pii.protect(id_type, found[0])}" if found else key
 

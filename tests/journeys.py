@@ -92,13 +92,14 @@ def _ts(text: str) -> dt.datetime:
 
 
 def make_config(stages: list[str] | None = None, stage_rules: list[dict] | None = None, window: str = "90d",
-                mode: str = "ordered", funnel: dict | None = None):
+                mode: str = "ordered", funnel: dict | None = None, sections: dict | None = None):
     if stage_rules is None:
         stage_rules = [{"name": s, "rules": [{"event_type": s}]} for s in stages]
     return config_from_dict({
         "sources": [{"name": "test", "format": "generic_events", "path": "unused.csv"}],
         "stages": stage_rules,
         "funnel": {"window": window, "mode": mode, **(funnel or {})},
+        **(sections or {}),
     })
 
 
@@ -165,11 +166,12 @@ def load_events(con, journeys: dict[str, list[tuple]]) -> None:
 
 def journeys_for(journeys: dict[str, list[tuple]], stages: list[str] | None = None, *,
                  stage_rules: list[dict] | None = None, window: str = "90d", mode: str = "ordered",
-                 funnel: dict | None = None, engine: str = "duckdb") -> JourneyResult:
+                 funnel: dict | None = None, engine: str = "duckdb", sections: dict | None = None) -> JourneyResult:
     """Run every step after ``events`` on these journeys; see the module docstring.
     ``engine="spark"`` runs the steps on Spark (local) and copies their tables into the result's
-    DuckDB connection, so the result reads the same either way."""
-    cfg = make_config(stages, stage_rules, window, mode, funnel)
+    DuckDB connection, so the result reads the same either way. ``sections`` adds other config
+    sections (``feedback``, ``pains``, ...)."""
+    cfg = make_config(stages, stage_rules, window, mode, funnel, sections)
     con = db.connect(":memory:")
     load_events(con, journeys)
     pipeline.write_config_tables(con, cfg)
@@ -179,7 +181,9 @@ def journeys_for(journeys: dict[str, list[tuple]], stages: list[str] | None = No
         spark = spark_engine()
         spark.load_from_duckdb(con, [t for t in (*pipeline.SOURCE_TABLES, "events") if db.table_exists(con, t)])
         pipeline.run_steps(spark, cfg, steps)
-        spark.save_to_duckdb(con, [s.name for s in steps])
+        spark.save_to_duckdb(con, [s.name for s in steps if s.materialize == "table"])
+        for view in (s for s in steps if s.materialize == "view"):  # (made in DuckDB, as a run does)
+            db.run_view_sql(con, view.name, view.sql_path())
     else:
         pipeline.run_steps(con, cfg, steps)
     names = dict(db.execute(con, "select customer_id, substr(identifier, 13) from identity_map "

@@ -1,13 +1,14 @@
 """cjm_pipeline.report.charts: each figure holds the stage names and numbers of the table it draws."""
 
 import json
+import math
 
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
 import cjm_pipeline as cjm
-from cjm_pipeline.report import charts, i18n
+from cjm_pipeline.report import charts, flows, i18n
 from cjm_pipeline.report.charts import KIND_COLORS, MET_COLOR, NOT_MET_COLOR
 from cjm_pipeline.report.i18n import fmt_int, fmt_pct
 
@@ -22,7 +23,7 @@ def wh(ran, sample_config):
 @pytest.fixture(scope="module")
 def tables(wh):
     names = ["funnel", "funnel_breakdown", "funnel_trends", "ttc_histogram", "transitions", "loops",
-             "stage_kpis", "stage_stock"]
+             "stage_kpis", "stage_stock", "step_flows"]
     # shuffled, so every chart has to order the rows itself
     return {n: wh.table(n).sample(frac=1, random_state=7).reset_index(drop=True) for n in names}
 
@@ -96,11 +97,31 @@ def test_funnel_breakdown_chart_is_one_bar_group_per_value(tables):
 
 def test_funnel_breakdown_chart_keeps_the_values_with_most_entries(tables):
     bd = tables["funnel_breakdown"]
-    fig = charts.funnel_breakdown_chart(bd, "cohort", max_values=4)
-    cohorts = bd[(bd["breakdown"] == "cohort") & (bd["step"] == 1)]
-    top = cohorts.sort_values("customers", ascending=False, kind="stable").head(4)["value"].tolist()
-    assert [t.name.split(" ")[0] for t in fig.data] == sorted(top)  # cohorts in date order
-    assert f"top 4 of {len(cohorts)} values" in fig.layout.title.text
+    fig = charts.funnel_breakdown_chart(bd, "first_channel", max_values=4)
+    channels = bd[(bd["breakdown"] == "first_channel") & (bd["step"] == 1)]
+    top = channels.sort_values("customers", ascending=False, kind="stable").head(4)["value"].tolist()
+    assert [t.name.split(" ")[0] for t in fig.data] == top
+    assert f"top 4 of {len(channels)} values" in fig.layout.title.text
+
+
+def test_cohort_breakdown_shows_the_last_periods_contiguous_and_marks_incomplete_ones(tables):
+    bd = tables["funnel_breakdown"]
+    cohorts = bd[(bd["breakdown"] == "cohort") & (bd["step"] == 1)].sort_values("value")
+    weeks = cohorts["value"].tolist()
+    # a week without entries (dropped here) is still a group of the chart: periods are contiguous
+    gap = bd[~((bd["breakdown"] == "cohort") & (bd["value"] == weeks[-3]))]
+    fig = charts.funnel_breakdown_chart(gap, "cohort", max_values=4, period="week")
+    assert [t.name.split(" ")[0] for t in fig.data] == weeks[-4:]  # the last 4 weeks, in date order
+    assert f"the last 4 of {len(weeks)} periods" in fig.layout.title.text
+    assert list(fig.data[1].y) == [None] * 6  # the week without entries
+    complete = dict(zip(cohorts["value"], cohorts["is_complete"]))
+    assert not any(complete[w] for w in weeks[-4:])  # the sample's last weeks are all within the window
+    for trace in fig.data:
+        assert trace.marker.pattern.shape == "/" and "incomplete" in trace.name
+    # the first week is complete: drawn plain
+    first = charts.funnel_breakdown_chart(bd[bd["value"].isin(weeks[:2]) | (bd["breakdown"] != "cohort")], "cohort",
+                                          period="week")
+    assert complete[weeks[0]] and first.data[0].marker.pattern.shape == "" and "incomplete" not in first.data[0].name
 
 
 # --------------------------------------------------------------------------- flows
@@ -124,6 +145,27 @@ def test_sankey_shows_every_transition_with_back_steps_coloured_apart(tables):
     # every other link has another colour
     assert sum(c == KIND_COLORS["back"] for c in link.color) == len(back)
     assert KIND_COLORS["back"] not in {KIND_COLORS["forward"], KIND_COLORS["skip"]}
+
+
+def test_flow_chart_is_step_indexed_so_a_return_is_a_later_column(tables):
+    steps = tables["step_flows"]
+    fig = charts.flow_chart(steps)
+    sankey = fig.data[0]
+    x, labels = list(sankey.node.x), list(sankey.node.label)
+    # every link goes one column to the right: a back-step is never a loop
+    assert all(x[t] > x[s] for s, t in zip(sankey.link.source, sankey.link.target))
+    assert len(set(x)) == steps["step"].max() + 1  # visits 1..N, and the ends after the last
+    assert sum(sankey.link.value) == steps["customers"].sum()
+    # each stage node carries its customers: visit 1 of awareness is every customer who started there
+    first = steps[(steps["step"] == 1) & (steps["from_stage"] == "awareness")]["customers"].sum()
+    assert f"awareness · {fmt_int(first)}" in labels
+    back = steps[steps["kind"] == "back"]
+    assert len(back) and sum(c == KIND_COLORS["back"] for c in sankey.link.color) == len(back)
+    # journeys that end are small grey nodes without a label, grey links
+    ends = steps[steps["kind"].isin(["end", "more"])]
+    grey = [v for v, c in zip(sankey.link.value, sankey.link.color) if c == flows.END_COLOR]
+    assert sum(grey) == ends["customers"].sum()
+    assert all(label == "" for label, color in zip(labels, sankey.node.color) if color == flows.END_NODE)
 
 
 def test_transition_heatmap_cells_are_the_matrix(tables):
@@ -200,7 +242,7 @@ def test_loops_chart_one_bar_per_back_edge(tables):
     assert customers.text[0] == f"736 ({fmt_pct(loops['share_of_visitors'].iloc[0], digits=0)}), resolved 81%"
     assert list(loopers.x) == pytest.approx(loops["looper_conversion"].tolist())
     assert list(non_loopers.x) == pytest.approx(loops["non_looper_conversion"].tolist())
-    assert "8.4%" in loopers.text and "2.5%" in non_loopers.text  # checkout → awareness, README's numbers
+    assert "7.9%" in loopers.text and "2.0%" in non_loopers.text  # checkout → awareness, README's numbers
 
 
 def test_kpi_chart_target_against_actual_coloured_by_met(tables):
@@ -218,18 +260,38 @@ def test_kpi_chart_target_against_actual_coloured_by_met(tables):
         if r.unit == "ratio":
             assert list(trace.y) == pytest.approx([r.target, r.actual])
     not_met = by_title["interest: conversion to next ≥ 55.0%"]
-    assert not_met.marker.color[1] == NOT_MET_COLOR and list(not_met.text) == ["55.0%", "47.9%"]
-    hour = by_title["interest: median time to next ≤ 1.0 h"]
+    assert not_met.marker.color[1] == NOT_MET_COLOR and list(not_met.text) == ["55.0%", "47.9% (−7.1 pp)"]
+    hour = by_title["interest: median time to next ≤ 1 h"]
     assert list(hour.y) == pytest.approx([1.0, 267.0 / 3600]) and hour.marker.color[1] == MET_COLOR
+    assert hour.text[1] == "4 min (+56 min)"  # 56 minutes under the limit: a positive gap is better
+
+
+def test_kpi_chart_is_readable_when_the_actual_is_a_thousandth_of_the_target(tables):
+    kpis = tables["stage_kpis"].copy()
+    row = kpis.index[(kpis["stage"] == "interest") & (kpis["kpi"] == "conversion_to_next_min")][0]
+    kpis.loc[row, ["actual", "gap", "met"]] = [0.00055, 0.00055 - 0.55, False]
+    fig = charts.kpi_chart(kpis)
+    titles = [a.text for a in fig.layout.annotations]
+    i = titles.index("interest: conversion to next ≥ 55.0%")
+    axis = fig.layout[f"yaxis{i + 1 if i else ''}"]
+    assert axis.type == "log"  # a linear axis would draw the actual 0.2 px high
+    low, high = axis.range
+    assert low < math.log10(0.00055) < math.log10(0.55) < high
+    assert fig.data[i].text[1] == "0.06% (−54.9 pp)"
+    others = [fig.layout[f"yaxis{j + 1 if j else ''}"].type for j in range(len(titles)) if j != i]
+    assert "log" not in others  # values of one order of magnitude keep a linear axis from zero
 
 
 def test_stock_chart_stacks_one_area_per_stage(tables):
     stock = tables["stage_stock"]
-    fig = charts.stock_chart(stock)
-    assert [t.name for t in fig.data] == SAMPLE_STAGES[::-1]  # the last stage at the bottom
+    fig = charts.stock_chart(stock, inactivity="90d")
+    # the last stage at the bottom, the lapsed band on top
+    assert [t.name for t in fig.data] == SAMPLE_STAGES[::-1] + ["lapsed (inactive)"]
     assert all(t.stackgroup == "stock" for t in fig.data)
+    assert "inactive for 90d" in fig.layout.title.text
+    assert fig.data[-1].y[-1] > 0  # by the end of the sample some customers have lapsed
     for trace in fig.data:
-        rows = stock[stock["stage"] == trace.name].sort_values("day")
+        rows = stock[stock["stage"] == (trace.name if trace.name in SAMPLE_STAGES else "(lapsed)")].sort_values("day")
         assert list(trace.x) == [d.strftime("%Y-%m-%d") for d in rows["day"]]
         assert list(trace.y) == rows["customers"].tolist()
     last_day = stock["day"].max()
@@ -242,7 +304,7 @@ def test_stock_chart_stacks_one_area_per_stage(tables):
 @pytest.mark.parametrize("draw, table", [
     (charts.funnel_chart, "funnel"), (charts.sankey_chart, "transitions"), (charts.transition_heatmap, "transitions"),
     (charts.ttc_histograms, "ttc_histogram"), (charts.trends_chart, "funnel_trends"), (charts.loops_chart, "loops"),
-    (charts.kpi_chart, "stage_kpis"), (charts.stock_chart, "stage_stock"),
+    (charts.kpi_chart, "stage_kpis"), (charts.stock_chart, "stage_stock"), (charts.flow_chart, "step_flows"),
 ])
 def test_an_empty_table_draws_a_no_data_figure(tables, draw, table):
     fig = draw(tables[table].head(0), lang="ru")

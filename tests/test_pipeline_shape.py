@@ -1,6 +1,7 @@
 """The pipeline's shape: each step's inputs exist before it, each SQL file is one step,
 SQL reads only declared inputs, and every window function has a deterministic order."""
 
+import inspect
 import re
 
 import pytest
@@ -38,6 +39,10 @@ def _strip(sql: str) -> str:
 
 @pytest.mark.parametrize("step", STEPS, ids=lambda s: s.name)
 def test_sql_reads_only_declared_inputs(step):
+    if step.python is not None:  # a Python step is handed its declared inputs only: it must read each
+        read = set(re.findall(r"inputs\[\"([a-z_0-9]+)\"\]", inspect.getsource(step.python)))
+        assert read == set(step.inputs), f"{step.name} reads {sorted(read)}, declares {sorted(step.inputs)}"
+        return
     sql = "\n".join(_strip(db.read_sql(path)) for path in step.sql_paths)
     ctes = set(re.findall(r"(?:with(?:\s+recursive)?|,)\s*([a-z_][a-z0-9_]*)\s*(?:\([^)]*\)\s*)?(?:using\s+key\s*\([^)]*\)\s*)?as\s*(?:(?:not\s+)?materialized\s*)?\(", sql))
     refs = set(re.findall(r"(?<!distinct )\b(?:from|join)\s+(?:recurring\.)?([a-z_][a-z0-9_]*)", sql))
@@ -50,7 +55,8 @@ def test_sql_reads_only_declared_inputs(step):
 
 TIE_BREAKERS = ("event_id", "pos", "visit_index", "step", "anchor_pos", "anchor_visit", "_row", "rule_id", "stage_path", "attempt", "day",
                "component", "customer_id", "unit_id", "identifier",  # identity, units: unique within their partitions
-               "deal")  # funnel_events__deal: an event's candidate deals
+               "deal",  # funnel_events__deal: an event's candidate deals
+               "touchpoint", "pain", "item_key")  # the journey map: unique within a stage (and section)
 ORDER_SENSITIVE = ("row_number", "rank", "dense_rank", "lag", "lead", "first_value", "last_value", "nth_value", "sum", "count")
 
 

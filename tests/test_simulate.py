@@ -285,7 +285,7 @@ def test_simulate_command_writes_a_world(tmp_path):
     assert "records:" in result.output and "truth:" in result.output
     world = json.loads((out / "truth" / "world.json").read_text(encoding="utf-8"))
     assert (world["template"], world["customers"], world["days"], world["seed"]) == ("ecommerce", 120, 30, 4)
-    assert sorted(p.name for p in out.iterdir()) == ["amocrm", "mailing", "metrica", "truth"]
+    assert sorted(p.name for p in out.iterdir()) == ["amocrm", "mailing", "metrica", "support", "truth"]
 
 
 def test_simulate_command_errors_name_the_option(tmp_path):

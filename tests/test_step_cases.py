@@ -191,15 +191,43 @@ def load_case(path: Path) -> dict:
     return case
 
 
+#: Table steps that, like views, are made from their own inputs when a case gives no rows for them:
+#: the rule matcher (``classified_events``, ``map_events`` and ``rule_coverage`` read it over ``events``).
+BUILT_FROM_INPUTS = ("signature_keys",)
+
+
+def case_tables(step, given) -> tuple[list[str], list]:
+    """The tables a case of ``step`` may give, and the steps to make over them: the step's inputs,
+    where an input that is a view step (or in :data:`BUILT_FROM_INPUTS`) the case gives no rows for
+    is replaced by that step's own inputs (recursively), the step then being made from its SQL file
+    (``classified_events`` reads the matcher over ``events``)."""
+    tables, views = [], []
+
+    def walk(name: str) -> None:
+        view = BY_NAME.get(name)
+        if view is not None and (view.materialize == "view" or name in BUILT_FROM_INPUTS) and name not in given:
+            for inner in view.inputs:
+                walk(inner)
+            if view not in views:
+                views.append(view)
+        elif name not in tables:
+            tables.append(name)
+
+    for name in step.inputs:
+        walk(name)
+    return tables, views
+
+
 def build_inputs(con, case: dict, cfg) -> None:
     """The step's declared inputs, each typed like the pipeline's table: the case's rows, else
-    (a config table) the config's, else none."""
+    (a config table) the config's, else none; views among the inputs are made over theirs."""
     step = BY_NAME[case["step"]]
     inputs = case.get("inputs") or {}
-    undeclared = [t for t in inputs if t not in step.inputs]
+    tables, views = case_tables(step, inputs)
+    undeclared = [t for t in inputs if t not in tables]
     if undeclared:
-        raise CaseError(f"inputs: {step.name} does not read {undeclared}; it reads {', '.join(step.inputs)}")
-    schemas = {table: pipeline_types()[table] for table in step.inputs}
+        raise CaseError(f"inputs: {step.name} does not read {undeclared}; it reads {', '.join(tables)}")
+    schemas = {table: pipeline_types()[table] for table in tables}
     overrides = {str(column): str(type_) for column, type_ in (case.get("types") or {}).items()}
     stray = [c for c in overrides if not any(c in columns for columns in schemas.values())]
     if stray:
@@ -211,6 +239,8 @@ def build_inputs(con, case: dict, cfg) -> None:
         else:
             types = {c: overrides.get(c, t) for c, t in columns.items()}
             create_typed(con, table, types, inputs.get(table) or [], f"inputs.{table}")
+    for view in views:
+        view.run(con, {})
 
 
 def _norm(value: Any) -> Any:

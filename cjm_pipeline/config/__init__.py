@@ -11,14 +11,17 @@ from ..units import Duration, parse_duration
 from .checks import check_funnel, check_funnel_stages, check_rule, check_stage_kpi, suggest
 from .load import config_from_dict, funnel_with, load_config
 from .model import (BREAKDOWNS, CSV_ENCODINGS, DEFAULT_BLOCKLIST, ENGINES, FUNNEL_MODES, FUNNEL_UNITS,
-                    OUTPUT_FORMATS, PERIODS, EntryDate, FunnelConfig, IdentityConfig, NamedFunnelConfig,
-                    OutputConfig, PipelineConfig, SourceConfig, SparkConfig, StageConfig)
+                    OUTPUT_FORMATS, PERIODS, PRECISIONS, EntryDate, FunnelConfig, IdentityConfig, JourneyConfig,
+                    NamedFunnelConfig, OutputConfig, PipelineConfig, SourceConfig, SparkConfig, StageConfig)
+from .model import AttributionConfig, PredictConfig
 
 __all__ = [
     "load_config", "config_from_dict", "funnel_with", "PipelineConfig", "SourceConfig", "StageConfig",
-    "FunnelConfig", "NamedFunnelConfig", "IdentityConfig", "OutputConfig", "SparkConfig", "Duration", "EntryDate",
+    "FunnelConfig", "NamedFunnelConfig", "IdentityConfig", "JourneyConfig", "OutputConfig", "SparkConfig", "Duration",
+    "EntryDate", "PredictConfig", "AttributionConfig",
     "parse_duration", "check_funnel", "check_funnel_stages", "check_rule", "check_stage_kpi", "suggest",
-    "FUNNEL_MODES", "FUNNEL_UNITS", "BREAKDOWNS", "PERIODS", "CSV_ENCODINGS", "OUTPUT_FORMATS", "ENGINES",
+    "FUNNEL_MODES", "FUNNEL_UNITS", "BREAKDOWNS", "PERIODS", "PRECISIONS", "CSV_ENCODINGS", "OUTPUT_FORMATS",
+    "ENGINES",
     "DEFAULT_BLOCKLIST", "EVENT_COLUMNS", "IDENTIFIER_COLUMNS", "CANONICAL_COLUMNS", "REQUIRED_COLUMNS",
     "RULE_COLUMNS", "PROPERTY_PREFIX", "IDENTIFIER_TYPES",
 ]

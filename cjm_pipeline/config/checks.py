@@ -8,6 +8,7 @@ every problem of a file together, after the structural ones (unknown keys, wrong
 from __future__ import annotations
 
 import codecs
+import datetime as dt
 import difflib
 import re
 import typing
@@ -16,11 +17,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import phonenumbers
 
+from ..db import regex_error
 from ..schema import CANONICAL_COLUMNS, FORMATS, IDENTIFIER_TYPES, PROPERTY_PREFIX, RULE_COLUMNS
 from ..units import Duration, parse_memory_size
 from .model import (BREAKDOWNS, CSV_ENCODINGS, ENGINES, FUNNEL_MODES, FUNNEL_UNITS, OUTPUT_FORMATS, OUTPUT_PII,
-                    PERIODS, PII_MODES, FunnelConfig, IdentityConfig, OutputConfig, PipelineConfig,
-                    SourceConfig, StageConfig)
+                    PERIODS, PII_MODES, PRECISIONS, FunnelConfig, IdentityConfig, JourneyConfig, OutputConfig,
+                    PipelineConfig, SourceConfig, StageConfig, TimesConfig, UNREADABLE_FILE)
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -47,6 +49,7 @@ def check_config(cfg: PipelineConfig) -> list[str]:
     """Every semantic problem of a config (its structure already built)."""
     problems = check_identity(cfg.identity)
     problems += check_timezone(cfg.timezone, "timezone")
+    problems += check_times(cfg.times)
     if cfg.memory_limit is not None:
         try:
             parse_memory_size(cfg.memory_limit)
@@ -61,7 +64,23 @@ def check_config(cfg: PipelineConfig) -> list[str]:
         problems += check_funnel_stages(cfg.funnel, stage_names)
     problems += check_named_funnels(cfg)
     problems += check_output(cfg.output)
+    problems += check_journey(cfg.journey)
+    problems += check_predict(cfg)
     return problems
+
+
+def check_predict(cfg: PipelineConfig) -> list[str]:
+    """``predict.window``, ``attribution.half_life``: longer than zero; ``predict.min_reference_visits`` ≥ 1."""
+    problems = check_positive(cfg.predict.window, "predict.window")
+    problems += check_positive(cfg.attribution.half_life, "attribution.half_life")
+    if isinstance(cfg.predict.min_reference_visits, int) and cfg.predict.min_reference_visits < 1:
+        problems.append(f"predict.min_reference_visits: must be at least 1, got {cfg.predict.min_reference_visits}")
+    return problems
+
+
+def check_journey(journey: JourneyConfig) -> list[str]:
+    problems = check_positive(journey.back_step_min_gap, "journey.back_step_min_gap")
+    return problems + check_positive(journey.stock_inactivity, "journey.stock_inactivity")
 
 
 def check_engine(cfg: PipelineConfig) -> list[str]:
@@ -91,11 +110,22 @@ def check_identity(ident: IdentityConfig) -> list[str]:
         problems.append(f"identity.pii: {ident.pii!r}{suggest(str(ident.pii), PII_MODES)} (valid: clear, hash)")
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", ident.pii_salt_env or ""):
         problems.append(f"identity.pii_salt_env: {ident.pii_salt_env!r} is not an environment variable name")
-    for key in ("max_contacts_per_identifier", "flag_component_size", "max_iterations"):
+    for i, name in enumerate(ident.pii_columns):
+        if not isinstance(name, str) or not name.strip():
+            problems.append(f"identity.pii_columns[{i}]: expected a column or property name, got {name!r}")
+    for key in ("max_contacts_per_identifier", "flag_component_size", "max_iterations", "max_identifiers_per_record"):
         value = getattr(ident, key)
         if isinstance(value, int) and value < 1:
             problems.append(f"identity.{key}: must be at least 1, got {value}")
     return problems
+
+
+def check_times(times: TimesConfig) -> list[str]:
+    """The plausible range of event times must hold the present (else every event is quarantined)."""
+    if times.earliest is not None and times.earliest.at > dt.datetime.now():
+        return [f"times.earliest: {str(times.earliest)!r} is in the future, so every event would be quarantined; "
+                "write the date of the oldest events you expect, e.g. '2015-01-01' (default 1990-01-01)"]
+    return []
 
 
 def check_sources(sources: list[SourceConfig]) -> list[str]:
@@ -133,6 +163,7 @@ def check_source(src: SourceConfig, where: str, seen: set[str]) -> list[str]:
                         f"{suggest(str(src.phone_region).upper(), sorted(phonenumbers.SUPPORTED_REGIONS))} (e.g. RU, KZ, BY)")
     if src.timezone is not None:
         problems += check_timezone(src.timezone, f"{where}.timezone")
+    problems += one_of(f"{where}.on_unreadable_file", src.on_unreadable_file, UNREADABLE_FILE)
     for header, target in src.columns.items():
         if target not in CANONICAL_COLUMNS:
             problems.append(f"{where}.columns.{header}: {target!r} is not a unified column"
@@ -209,6 +240,13 @@ def check_output(output: OutputConfig) -> list[str]:
                         f" (valid: {', '.join(OUTPUT_FORMATS)})")
     if len(output.csv_delimiter) != 1:
         problems.append(f"output.csv_delimiter: {output.csv_delimiter!r} must be one character")
+    if output.precision not in PRECISIONS:
+        problems.append(f"output.precision: {output.precision!r}{suggest(str(output.precision), PRECISIONS)}"
+                        f" (valid: {', '.join(PRECISIONS)})")
+    if not 0 <= output.min_complete_share <= 1:
+        value = output.min_complete_share
+        hint = f" (a fraction; for {value:g}% write {value / 100:g})" if 1 < value <= 100 else ""
+        problems.append(f"output.min_complete_share: must be between 0 and 1, got {value!r}{hint}")
     return problems
 
 
@@ -309,12 +347,17 @@ def check_timezone(name: str, where: str) -> list[str]:
 
 
 def check_regex(pattern: str, where: str) -> list[str]:
-    """A problem for a pattern that Python's ``re`` cannot compile."""
-    try:
-        re.compile(pattern)
+    """A problem for a pattern that the run's regex engine (RE2, :func:`cjm_pipeline.db.regex_error`)
+    cannot compile; Python's ``re`` would accept lookarounds and backreferences the run rejects.
+
+    >>> check_regex("(?=purchase)purchase", "stages[1].rules[0].event_type")
+    ["stages[1].rules[0].event_type: invalid regular expression '(?=purchase)purchase' (RE2 syntax): invalid perl operator: (?=; lookarounds and backreferences are not supported"]
+    """
+    error = regex_error(pattern)
+    if error is None:
         return []
-    except re.error as e:
-        return [f"{where}: invalid regular expression {pattern!r}: {e}"]
+    hint = "; lookarounds and backreferences are not supported" if re.search(r"\(\?<?[=!]|\\[1-9]", pattern) else ""
+    return [f"{where}: invalid regular expression '{pattern}' (RE2 syntax): {error}{hint}"]
 
 
 def check_rule(rule: Any, where: str) -> list[str]:

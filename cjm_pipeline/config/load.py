@@ -15,24 +15,28 @@ in any working directory.
 YAML 1.1 traps: ``no``/``on`` become booleans, ``0123`` an octal number and
 ``2024-01-01 10:00`` a datetime. Stage names must be strings, so the first two are
 caught; quote phone numbers and codes in rules. A file may use at most
-:data:`MAX_ALIASES` YAML aliases, and values quoted in messages are cut short, so a
-"billion laughs" file is refused in a line instead of expanding in memory.
+:data:`MAX_ALIASES` YAML aliases and expand through them to at most :data:`MAX_VALUES`
+values, and values quoted in messages are cut short (without expanding them), so a
+"billion laughs" file (nine aliases of nine aliases of ...) is refused in a line instead of
+expanding in memory.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import reprlib
 import types
 import typing
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 
 from ..errors import ConfigError
 from ..units import Duration
 from .checks import check_config, check_funnel, suggest
+from .map_checks import check_map_sections
 from .model import EntryDate, FunnelConfig, PipelineConfig
 
 #: YAML aliases (``*name``) allowed in one config file.
@@ -40,10 +44,11 @@ MAX_ALIASES = 100
 _TYPED = (Duration, EntryDate)
 
 
-def load_config(path: str | Path) -> PipelineConfig:
+def load_config(path: str | Path, *, checks: tuple[Callable[[PipelineConfig], list[str]], ...] = ()) -> PipelineConfig:
     """Read and validate a YAML config file.
 
-    Raises :class:`ConfigError` listing every problem found, each with its key path.
+    Raises :class:`ConfigError` listing every problem found, each with its key path; ``checks``
+    add problems of their own to the same list (``cjm validate``: the source paths match files).
     """
     path = Path(path)
     if not path.is_file():
@@ -58,7 +63,8 @@ def load_config(path: str | Path) -> PipelineConfig:
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         raise ConfigError(str(path), [f"{where}invalid YAML: {getattr(e, 'problem', None) or e}"]) from None
     base = path.resolve().parent
-    return config_from_dict(data, file=str(path), base_dir=base, sha256=hashlib.sha256(raw_bytes).hexdigest())
+    return config_from_dict(data, file=str(path), base_dir=base, sha256=hashlib.sha256(raw_bytes).hexdigest(),
+                            checks=checks)
 
 
 class _Loader(yaml.SafeLoader):
@@ -74,16 +80,56 @@ class _Loader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
+#: Values (scalars, lists, mappings) a config may expand to through its aliases.
+MAX_VALUES = 100_000
+
+
 def _safe_load(text: str) -> Any:
     loader = _Loader(text)
     try:
-        return loader.get_single_data()
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_expansion(node)
+        return loader.construct_document(node)
     finally:
         loader.dispose()
 
 
-def config_from_dict(data: Any, *, file: str = "<dict>", base_dir: str | Path = ".", sha256: str = "") -> PipelineConfig:
-    """Validate a config given as a dict (as parsed from YAML). Used by tests and notebooks."""
+def _check_expansion(root: yaml.Node) -> None:
+    """Refuse a document whose aliases expand it beyond :data:`MAX_VALUES` values (or into itself),
+    counting each node once (the composed document is a graph: an alias is a shared node)."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        children = ([n for pair in node.value for n in pair] if isinstance(node, yaml.MappingNode)
+                    else list(node.value) if isinstance(node, yaml.SequenceNode) else [])
+        if children_done:
+            open_nodes.discard(id(node))
+            sizes[id(node)] = 1 + sum(sizes[id(c)] for c in children)
+            if sizes[id(node)] > MAX_VALUES:
+                raise yaml.YAMLError(f"its aliases (*name) expand it to more than {MAX_VALUES:,} values "
+                                     "(a \"billion laughs\" file?); write the values out")
+            continue
+        if id(node) in sizes:
+            continue
+        open_nodes.add(id(node))
+        stack.append((node, True))
+        for child in children:
+            if id(child) in open_nodes:
+                raise yaml.YAMLError("an alias (*name) refers to a value that contains it; write the values out")
+            if id(child) not in sizes:
+                stack.append((child, False))
+
+
+def config_from_dict(data: Any, *, file: str = "<dict>", base_dir: str | Path = ".", sha256: str = "",
+                     checks: tuple[Callable[[PipelineConfig], list[str]], ...] = ()) -> PipelineConfig:
+    """Validate a config given as a dict (as parsed from YAML). Used by tests and notebooks.
+
+    ``checks`` run on the config as built (a value that could not be used replaced by its
+    default) and add their problems to the others, so one pass reports everything."""
     problems: list[str] = []
     if not isinstance(data, dict):
         raise ConfigError(file, ["the config must be a mapping of keys (warehouse, sources, stages, ...)"])
@@ -95,7 +141,11 @@ def config_from_dict(data: Any, *, file: str = "<dict>", base_dir: str | Path = 
     if cfg is not None:
         # a key path the structure already complained about is not reported again by the checks
         reported = {p.split(":", 1)[0] for p in problems}
-        problems += [p for p in check_config(cfg) if p.split(":", 1)[0] not in reported]
+        stage_names = [s.name for s in cfg.stages or [] if s is not None]
+        found = check_config(cfg) + check_map_sections({"feedback": cfg.feedback, "pains": cfg.pains}, stage_names)
+        problems += [p for p in found if p.split(":", 1)[0] not in reported]
+        for check in checks:
+            problems += check(cfg)
     if problems:
         raise ConfigError(file, problems)
     return dataclasses.replace(cfg, config_path=file, config_sha256=sha256)
@@ -132,8 +182,13 @@ def short(value: Any, limit: int = 80) -> str:
     >>> short([[1, 2]] * 50, 20)
     '[[1, 2], [1, 2], [1…'
     """
-    text = repr(value)
+    text = _SHORT.repr(value)  # reprlib: nested and long values are elided, never expanded in full
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxtuple, _SHORT.maxdict, _SHORT.maxset = 4, 8, 8, 8, 8
+_SHORT.maxstring, _SHORT.maxother, _SHORT.maxlong = 200, 200, 200
 
 
 def _join(prefix: str, key: str) -> str:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..units import Duration
+from .map_sections import FeedbackEntry, PainEntry, feedback_entries, pain_entries
 
 FUNNEL_MODES = ("ordered", "strict", "furthest")
 #: What the funnel counts: customers (default), CRM deals (leads) or sessions.
@@ -28,6 +29,10 @@ OUTPUT_FORMATS = ("csv", "parquet", "json")
 ENGINES = ("duckdb", "spark")
 PII_MODES = ("clear", "hash")
 OUTPUT_PII = ("mask", "clear")
+#: ``sources[i].on_unreadable_file``: fail the run, or quarantine the file and go on.
+UNREADABLE_FILE = ("stop", "quarantine")
+#: ``output.precision``: rates rounded to 4 significant digits in exported files, or as computed.
+PRECISIONS = ("rounded", "full")
 
 
 class EntryDate(str):
@@ -97,6 +102,9 @@ class SourceConfig:
     """Region of phone numbers written without a country code (``8 916 ...``): an ISO code."""
     options: dict[str, Any] = field(default_factory=dict)
     """Format-specific settings (``cjm formats`` lists each format's options and defaults)."""
+    on_unreadable_file: str = "stop"
+    """A file that cannot be read at all (not JSON, no header, a missing column): ``stop`` fails
+    the run naming the file; ``quarantine`` records it in ``quarantine`` and loads the others."""
 
 
 @dataclass(frozen=True)
@@ -229,6 +237,12 @@ class IdentityConfig:
     stored anywhere in the warehouse (see :mod:`cjm_pipeline.pii`)."""
     pii_salt_env: str = "CJM_PII_SALT"
     """The environment variable holding the salt of ``pii: hash``."""
+    pii_columns: list[str] = field(default_factory=list)
+    """Columns or properties whose whole value is personal data no pattern recognises (a name, an
+    address, a passport number): with ``pii: hash`` their values are stored as salted hashes."""
+    max_identifiers_per_record: int = 50
+    """A record with more identifiers than this (a cell of 5,000 phone numbers) is quarantined at
+    load time instead of gluing thousands of people together."""
 
     def blocklist_rows(self) -> list[tuple[str, str, str]]:
         """``(id_type, match kind, pattern)`` for the built-in and configured values.
@@ -263,6 +277,28 @@ class IdentityConfig:
 
 
 @dataclass(frozen=True)
+class TimesConfig:
+    """The plausible range of event times: an event outside it is quarantined with the reason
+    (docs/semantics.md, "Times")."""
+
+    earliest: EntryDate = EntryDate("1990-01-01")
+    """The earliest plausible event time, in UTC (a date is its midnight)."""
+    ahead: Duration = Duration("1d")
+    """How far after the run's start an event time may be."""
+
+    def __post_init__(self) -> None:
+        _typed(self, earliest=EntryDate, ahead=Duration)
+
+    def bounds(self, run_started: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+        """``[earliest, latest)``, naive UTC, for a run started at ``run_started`` (naive UTC).
+
+        >>> TimesConfig().bounds(dt.datetime(2026, 3, 1, 12))
+        (datetime.datetime(1990, 1, 1, 0, 0), datetime.datetime(2026, 3, 2, 12, 0))
+        """
+        return self.earliest.at, run_started + dt.timedelta(seconds=self.ahead.seconds)
+
+
+@dataclass(frozen=True)
 class OutputConfig:
     dir: str = "build/out"
     format: str = "csv"
@@ -275,6 +311,12 @@ class OutputConfig:
     pii: str = "mask"
     """``mask``: phone numbers and e-mail addresses quoted from input rows (the quarantine's raw
     text) are replaced by ``<phone>`` / ``<email>`` in exported files; ``clear`` keeps them."""
+    precision: str = "rounded"
+    """``rounded``: rates and shares in exported files have 4 significant digits (``0.6772``);
+    ``full``: as computed. Counts and seconds are never rounded."""
+    min_complete_share: float = 0.25
+    """The report's headline conversion counts complete entries only (their window has closed);
+    when fewer than this share of entries is complete, it says the figure is not yet meaningful."""
 
     @property
     def csv_dialect(self) -> tuple[str, str, bool]:
@@ -282,6 +324,47 @@ class OutputConfig:
         if self.excel:
             return ";", "utf-8-sig", True
         return self.csv_delimiter, self.csv_encoding, False
+
+
+@dataclass(frozen=True)
+class JourneyConfig:
+    """Settings of the stage timeline (``sql/journey/``), whatever the funnel."""
+
+    back_step_min_gap: Duration | None = None
+    """A move to an earlier stage that comes less than this after the customer's previous staged
+    event (the same session) is a ``revisit``, not a back-step; default: every such move is a back-step."""
+    stock_inactivity: Duration | None = None
+    """``stage_stock``: a customer with no staged event for this long leaves their stage's stock
+    for the ``(lapsed)`` band until their next visit; default: the funnel's window."""
+
+    def __post_init__(self) -> None:
+        _typed(self, back_step_min_gap=Duration, stock_inactivity=Duration)
+
+
+@dataclass(frozen=True)
+class PredictConfig:
+    """Next-stage probabilities, the outlook and the predictions (docs/semantics.md, "Predictions")."""
+
+    window: Duration | None = None
+    """How long after entering a stage visit the next visit may come; a visit younger than this is
+    open, and predictions look this far ahead. Default: the funnel's window."""
+    min_reference_visits: int = 20
+    """A prediction by stage and time already spent needs this many past visits behind it; with
+    fewer it falls back to the stage's overall rate."""
+
+    def __post_init__(self) -> None:
+        _typed(self, window=Duration)
+
+
+@dataclass(frozen=True)
+class AttributionConfig:
+    """Crediting the goal's conversions to channels (docs/semantics.md, "Attribution")."""
+
+    half_life: Duration = Duration("7d")
+    """``time_decay``: a touchpoint this long before the conversion counts half as much as one at it."""
+
+    def __post_init__(self) -> None:
+        _typed(self, half_life=Duration)
 
 
 @dataclass(frozen=True)
@@ -311,6 +394,17 @@ class PipelineConfig:
     """More funnels (sub-ranges, other windows or modes), each with a ``name``."""
     output: OutputConfig = field(default_factory=OutputConfig)
     identity: IdentityConfig = field(default_factory=IdentityConfig)
+    times: TimesConfig = field(default_factory=TimesConfig)
+    """The plausible range of event times (``earliest``, ``ahead`` of the run)."""
+    journey: JourneyConfig = field(default_factory=JourneyConfig)
+    feedback: list[dict[str, Any]] = field(default_factory=list)
+    """Survey answers and reviews: entries that match events like a stage rule, with ``score``,
+    ``scale`` and optionally ``comment``, ``stage``, ``negative_max``, ``name`` (:mod:`.map_sections`)."""
+    pains: list[dict[str, Any]] = field(default_factory=list)
+    """Events that hurt (a missed call, a payment error): entries that match events like a stage
+    rule, optionally with ``name`` and ``stage`` (:mod:`.map_sections`)."""
+    predict: PredictConfig = field(default_factory=PredictConfig)
+    attribution: AttributionConfig = field(default_factory=AttributionConfig)
     memory_limit: str | None = None
     """DuckDB ``memory_limit`` (e.g. ``4GB``); default DuckDB's own (80% of RAM)."""
     engine: str = "duckdb"
@@ -341,8 +435,21 @@ class PipelineConfig:
         return self.warehouse_path.with_name(self.warehouse_path.stem + "_spark")
 
     @property
+    def predict_window_seconds(self) -> int:
+        """The window of the predictions: ``predict.window``, else the funnel's."""
+        return (self.predict.window or self.funnel.window).seconds
+
+    @property
     def stage_names(self) -> list[str]:
         return [s.name for s in self.stages]
+
+    def feedback_entries(self) -> list[FeedbackEntry]:
+        """The ``feedback:`` entries, typed (rule, score column, scale, ...)."""
+        return feedback_entries(self.feedback)
+
+    def pain_entries(self) -> list[PainEntry]:
+        """The ``pains:`` entries, typed (rule, name, stage)."""
+        return pain_entries(self.pains)
 
     def named_funnel(self, name: str) -> NamedFunnelConfig:
         """One of ``funnels:`` by name, or a :class:`KeyError` listing the names."""

@@ -29,16 +29,21 @@ import pandas as pd
 
 from .. import db
 from ..config import PipelineConfig, load_config
+from ..coverage import coverage_issues
 from ..errors import CjmError, WarehouseError
+from ..journey_map import masked
 from ..steps import order_of
 from ..warehouse import Warehouse
 from . import charts
 from .html import Chart, ReportData, render_html
 from .i18n import LANGS, labels
+from .predict_page import TABLES as PREDICT_TABLES
+from .predict_page import predict_charts
 
 #: The tables the report shows (a missing one is drawn as empty).
 TABLES: tuple[str, ...] = ("funnel", "funnel_breakdown", "funnel_trends", "ttc_histogram", "transitions", "loops",
-                           "stage_stock", "stage_kpis", "barriers", "stage_dwell", "paths", "stage_coverage")
+                           "stage_stock", "stage_kpis", "barriers", "stage_dwell", "paths", "stage_coverage",
+                           "step_flows", "journey_map") + PREDICT_TABLES
 
 PNG_WIDTH = 1200
 
@@ -87,7 +92,8 @@ def read_report_data(wh: Warehouse) -> ReportData:
             rows = db.execute(con, "select run_id, started_at, status from _cjm_runs where status = 'success' "
                                    "order by started_at desc limit 1")
             run = dict(zip(("run_id", "started_at", "status"), rows[0])) if rows else {}
-    return ReportData(tables, int(customers), first_seen, last_seen, meta, run)
+        issues = coverage_issues(con)  # stage rules that match no event: the report's banner
+    return ReportData(tables, int(customers), first_seen, last_seen, meta, run, issues=issues)
 
 
 # --------------------------------------------------------------------------- charts
@@ -101,19 +107,22 @@ def report_charts(data: ReportData, lang: str = "en") -> list[Chart]:
     """Every chart of the report, in order, drawn from the tables."""
     t = data.tables
     period = (data.meta.get("funnel") or {}).get("trend_period")
-    out = [Chart("funnel", charts.funnel_chart(t["funnel"], lang=lang))]
+    unit = data.meta.get("unit") or "customer"
+    out = [Chart("funnel", charts.funnel_chart(t["funnel"], lang=lang, unit=unit))]
     if not t["funnel_breakdown"].empty:
         present = list(dict.fromkeys(t["funnel_breakdown"]["breakdown"].tolist()))
         configured = [b for b in (data.meta.get("funnel") or {}).get("breakdowns") or [] if b in present]
         for name in configured + [b for b in present if b not in configured]:
-            out.append(Chart(f"breakdown-{_slug(str(name))}",
-                             charts.funnel_breakdown_chart(t["funnel_breakdown"], str(name), lang=lang)))
+            out.append(Chart(f"breakdown-{_slug(str(name))}", charts.funnel_breakdown_chart(
+                t["funnel_breakdown"], str(name), lang=lang, unit=unit,
+                period=(data.meta.get("funnel") or {}).get("cohort_period"))))
     out += [
-        Chart("sankey", charts.sankey_chart(t["transitions"], lang=lang)),
+        Chart("flow", charts.flow_chart(t["step_flows"], lang=lang) if not t["step_flows"].empty
+              else charts.sankey_chart(t["transitions"], lang=lang)),  # (a warehouse from before step_flows)
         Chart("transitions", charts.transition_heatmap(t["transitions"], lang=lang)),
     ]
     if not t["ttc_histogram"].empty:
-        out.append(Chart("ttc", charts.ttc_histograms(t["ttc_histogram"], lang=lang)))
+        out.append(Chart("ttc", charts.ttc_histograms(t["ttc_histogram"], lang=lang, unit=unit)))
     if not t["funnel_trends"].empty:
         out.append(Chart("trends", charts.trends_chart(t["funnel_trends"], lang=lang, period=period)))
     if not t["loops"].empty:
@@ -121,7 +130,9 @@ def report_charts(data: ReportData, lang: str = "en") -> list[Chart]:
     if not t["stage_kpis"].empty:
         out.append(Chart("kpis", charts.kpi_chart(t["stage_kpis"], lang=lang)))
     if not t["stage_stock"].empty:
-        out.append(Chart("stock", charts.stock_chart(t["stage_stock"], lang=lang)))
+        out.append(Chart("stock", charts.stock_chart(t["stage_stock"], lang=lang,
+                                                     inactivity=data.meta.get("stock_inactivity"))))
+    out += [Chart(key, figure) for key, figure in predict_charts(t, lang)]  # attribution, entry channels, calibration
     return out
 
 
@@ -167,6 +178,9 @@ def make_report(config_or_path: PipelineConfig | str | Path, out: str | Path | N
         raise CjmError(f"unknown report language {lang!r}; use one of {', '.join(LANGS)}")
     cfg = _config(config_or_path)
     data = read_report_data(Warehouse(cfg.warehouse_path))
+    data.min_complete_share = cfg.output.min_complete_share
+    if cfg.output.pii != "clear":  # the map quotes comments: phones and e-mails masked, as in the exports
+        data.tables["journey_map"] = masked(data.tables["journey_map"], "journey_map")
     chart_list = report_charts(data, lang)
     path = Path(out) if out else cfg.output_dir / "report.html"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -25,13 +25,13 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .flows import loops_chart, sankey_chart, transition_heatmap
+from .flows import flow_chart, loops_chart, sankey_chart, transition_heatmap
 from .i18n import breakdown_label, fmt_duration, fmt_int, fmt_pct, is_missing, labels
 from .style import (BAR_COLOR, DROP_COLOR, KIND_COLORS, KIND_SOLID, MET_COLOR, NOT_MET_COLOR, PALETTE,
                     TARGET_COLOR, date_axis, dates, floats, ints, layout, no_data, require, strs)
 
 __all__ = [
-    "funnel_chart", "funnel_breakdown_chart", "sankey_chart", "transition_heatmap", "ttc_histograms",
+    "funnel_chart", "funnel_breakdown_chart", "flow_chart", "sankey_chart", "transition_heatmap", "ttc_histograms",
     "trends_chart", "loops_chart", "kpi_title", "kpi_chart", "stock_chart",
     "KIND_COLORS", "KIND_SOLID", "BAR_COLOR", "DROP_COLOR", "MET_COLOR", "NOT_MET_COLOR", "TARGET_COLOR", "PALETTE",
 ]
@@ -40,14 +40,16 @@ __all__ = [
 # --------------------------------------------------------------------------- funnel
 
 
-def funnel_chart(funnel: pd.DataFrame, *, lang: str = "en", title: str | None = None) -> go.Figure:
-    """Bars of customers per funnel step. Under each bar the stage, its customers and the
-    conversion from entry; on top of each bar after the first, a red segment of the
-    customers lost since the previous step (its ``dropped``) labelled ``−1,097 (35.1%)``
-    with the drop-off rate; between two bars, the conversion from the previous step.
+def funnel_chart(funnel: pd.DataFrame, *, lang: str = "en", title: str | None = None,
+                 unit: str = "customer") -> go.Figure:
+    """Bars of units (``unit``: customers, deals or sessions, as the axis says) per funnel step.
+    Under each bar the stage, its units and the conversion from entry; on top of each bar after
+    the first, a red segment of the units lost since the previous step (its ``dropped``) labelled
+    ``−1,097 (35.1%)`` with the drop-off rate; between two bars, the conversion from the previous step.
     """
     lab = labels(lang)
     title = title or lab["funnel_title"]
+    units = lab.get(f"units_{unit}", lab["customers"])
     require(funnel, ("step", "stage", "customers", "conversion_from_start", "conversion_from_previous",
                       "dropped", "drop_off_rate"), "funnel")
     if funnel.empty:
@@ -71,7 +73,7 @@ def funnel_chart(funnel: pd.DataFrame, *, lang: str = "en", title: str | None = 
         text=[fmt_int(c, lang) for c in customers], textposition="inside", textangle=0,
         insidetextanchor="middle", textfont={"color": "white"},
         customdata=[[s, p] for s, p in zip(stages, conv_start)],
-        hovertemplate=(f"%{{customdata[0]}}<br>{lab['customers']}: %{{y:,}}<br>"
+        hovertemplate=(f"%{{customdata[0]}}<br>{units}: %{{y:,}}<br>"
                        f"{lab['conversion_from_start']}: %{{customdata[1]:.1%}}<extra></extra>"),
     ))
     fig.add_trace(go.Bar(
@@ -98,16 +100,17 @@ def funnel_chart(funnel: pd.DataFrame, *, lang: str = "en", title: str | None = 
                       uniformtext={"minsize": 10, "mode": "hide"},
                       legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 1, "xanchor": "right"},
                       xaxis={"tickmode": "array", "tickvals": x, "ticktext": ticks},
-                      yaxis={"title": lab["customers"], "rangemode": "tozero", "range": [0, top * 1.1]})
+                      yaxis={"title": units, "rangemode": "tozero", "range": [0, top * 1.1]})
     return layout(fig, title, lang, 480)
 
 
 def funnel_breakdown_chart(breakdown: pd.DataFrame, name: str, *, lang: str = "en",
-                           max_values: int = 8) -> go.Figure:
+                           max_values: int = 8, unit: str = "customer", period: str | None = None) -> go.Figure:
     """One breakdown of ``funnel_breakdown`` side by side: per step a group of bars, one per
-    value, of the conversion from entry (labelled with the percentage; customers in the
-    hover). The ``max_values`` values with the most entries are shown; cohorts and dates
-    in date order, others by entries.
+    value, of the conversion from entry (labelled with the percentage; units in the hover).
+    The ``max_values`` values with the most entries are shown, by entries; the ``cohort``
+    breakdown shows the last ``max_values`` periods instead, contiguous (a period without entries
+    is an empty group), in date order, its incomplete cohorts hatched and marked as in the trends.
     """
     lab = labels(lang)
     require(breakdown, ("breakdown", "value", "step", "stage", "customers", "conversion_from_start"),
@@ -116,14 +119,24 @@ def funnel_breakdown_chart(breakdown: pd.DataFrame, name: str, *, lang: str = "e
     b = breakdown[breakdown["breakdown"] == name]
     if b.empty:
         return no_data(title, lang)
+    units = lab.get(f"units_{unit}", lab["customers"])
     entries = (b[b["step"] == b["step"].min()].groupby("value")["customers"].sum()
                .sort_values(ascending=False, kind="stable"))
-    total = len(entries)
-    values = list(entries.index[:max_values])
+    complete = {}
     if name == "cohort":
-        values = sorted(values)
-    if total > len(values):
-        title += f" ({lab['breakdown_top'].format(shown=len(values), total=total)})"
+        periods = cohort_periods([v for v in entries.index if v not in ("(other)", "(none)")], period)
+        total = len(periods)
+        values = periods[-max_values:]
+        if "is_complete" in b.columns:
+            known = {v: bool(c) for v, c in zip(b["value"], b["is_complete"]) if not is_missing(c)}
+            complete = {v: _completeness(periods, known, v) for v in values}
+        if total > len(values):
+            title += f" ({lab['breakdown_periods'].format(shown=len(values), total=total)})"
+    else:
+        total = len(entries)
+        values = list(entries.index[:max_values])
+        if total > len(values):
+            title += f" ({lab['breakdown_top'].format(shown=len(values), total=total)})"
     steps = b[["step", "stage"]].drop_duplicates().sort_values("step")
     stages = strs(steps["stage"])
     fig = go.Figure()
@@ -131,14 +144,17 @@ def funnel_breakdown_chart(breakdown: pd.DataFrame, name: str, *, lang: str = "e
         v = b[b["value"] == value].set_index("step").reindex(steps["step"])
         conv = floats(v["conversion_from_start"])
         customers = ints(v["customers"])
+        is_open = complete.get(value) is False
         fig.add_trace(go.Bar(
-            name=f"{value} ({fmt_int(entries[value], lang)})", x=stages, y=conv,
-            marker={"color": PALETTE[i % len(PALETTE)]},
+            name=(f"{value} ({fmt_int(entries.get(value, 0), lang)})"
+                  + (f" · {lab['incomplete_short']}" if is_open else "")),
+            x=stages, y=conv, marker={"color": PALETTE[i % len(PALETTE)],
+                                      "pattern": {"shape": "/" if is_open else ""}},
             text=["" if c is None or k == 0 else fmt_pct(c, lang, 0) for k, c in enumerate(conv)],
             textposition="outside", textangle=0, textfont={"size": 11}, cliponaxis=False,
             customdata=[[str(value), c] for c in customers],
             hovertemplate=(f"%{{customdata[0]}} · %{{x}}<br>{lab['conversion_from_start']}: %{{y:.1%}}"
-                           f"<br>{lab['customers']}: %{{customdata[1]:,}}<extra></extra>"),
+                           f"<br>{units}: %{{customdata[1]:,}}<extra></extra>"),
         ))
     fig.update_layout(barmode="group", bargap=0.2, bargroupgap=0.05, uniformtext={"minsize": 9, "mode": "show"},
                       yaxis={"title": lab["conversion_from_start"], "tickformat": ".0%", "rangemode": "tozero"},
@@ -147,12 +163,39 @@ def funnel_breakdown_chart(breakdown: pd.DataFrame, name: str, *, lang: str = "e
     return layout(fig, title, lang, 440)
 
 
+def _completeness(periods: list[str], known: dict[str, bool], value: str) -> bool | None:
+    """Whether cohort ``value`` is complete; a period without entries (not in ``known``) takes it from
+    its neighbours: complete when a later period is, incomplete when an earlier one is not."""
+    if value in known:
+        return known[value]
+    i = periods.index(value)
+    if any(known.get(p) is True for p in periods[i + 1:]):
+        return True
+    if any(known.get(p) is False for p in periods[:i]):
+        return False
+    return None
+
+
+def cohort_periods(values: list[str], period: str | None) -> list[str]:
+    """Every period from the first to the last of ``values`` (``YYYY-MM-DD`` starts of ``period``:
+    day, week or month), gaps filled, so a chart's cohorts are contiguous.
+
+    >>> cohort_periods(["2025-01-13", "2024-12-30"], "week")
+    ['2024-12-30', '2025-01-06', '2025-01-13']
+    """
+    if not values:
+        return []
+    first, last = min(values), max(values)
+    freq = {"day": "D", "month": "MS"}.get(period or "week", "7D")
+    return [d.strftime("%Y-%m-%d") for d in pd.date_range(first, last, freq=freq)]
+
+
 # --------------------------------------------------------------------------- time and trends
 
 
-def ttc_histograms(ttc_histogram: pd.DataFrame, *, lang: str = "en") -> go.Figure:
-    """Time to convert, one histogram per funnel step (``step → next step``): customers per
-    time bin, labelled with the share of the step's converters.
+def ttc_histograms(ttc_histogram: pd.DataFrame, *, lang: str = "en", unit: str = "customer") -> go.Figure:
+    """Time to convert, one histogram per funnel step (``step → next step``): units per
+    time bin, labelled with the share of the step's converters; bins named in ``lang``.
     """
     lab = labels(lang)
     title = lab["ttc_title"]
@@ -162,7 +205,9 @@ def ttc_histograms(ttc_histogram: pd.DataFrame, *, lang: str = "en") -> go.Figur
     if h.empty:
         return no_data(title, lang)
     bins = h[["bin_index", "bin_label"]].drop_duplicates().sort_values("bin_index")
-    bin_labels = strs(bins["bin_label"])
+    names = lab["ttc_bins"].split("|")
+    bin_labels = [names[int(i) - 1] if 1 <= int(i) <= len(names) else str(t)
+                  for i, t in zip(bins["bin_index"], strs(bins["bin_label"]))]
     steps = h[["step", "stage", "next_stage"]].drop_duplicates().sort_values("step")
     n = len(steps)
     cols = 2 if n > 1 else 1
@@ -182,7 +227,7 @@ def ttc_histograms(ttc_histogram: pd.DataFrame, *, lang: str = "en") -> go.Figur
         ), row=i // cols + 1, col=i % cols + 1)
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=bin_labels)
     fig.update_yaxes(rangemode="tozero")
-    fig.update_yaxes(title_text=lab["customers"], col=1)
+    fig.update_yaxes(title_text=lab.get(f"units_{unit}", lab["customers"]), col=1)
     return layout(fig, title, lang, 120 + 260 * nrows)
 
 
@@ -269,10 +314,28 @@ def kpi_title(stage: str, kpi: str, target: float, unit: str, lang: str = "en") 
     return f"{stage}: {lab.get('kpi_' + kpi, kpi)} {value}"
 
 
+def fmt_gap(gap: float | None, unit: str, lang: str = "en") -> str:
+    """A KPI gap (positive = better than the target): ``+6.6 pp``, ``−7.1 pp``, ``+56 min``.
+
+    >>> fmt_gap(0.06598, "ratio"), fmt_gap(-0.07097, "ratio", "ru"), fmt_gap(3333.0, "seconds"), fmt_gap(None, "ratio")
+    ('+6.6 pp', '−7,1 п. п.', '+56 min', '–')
+    """
+    if gap is None or is_missing(gap):
+        return "–"
+    if unit == "seconds":
+        text = fmt_duration(abs(gap), lang)
+    else:
+        number = f"{abs(gap) * 100:.1f}"
+        text = f"{number.replace('.', ',') if lang == 'ru' else number} {labels(lang)['pp']}"
+    return ("+" if gap >= 0 else "−") + text
+
+
 def kpi_chart(stage_kpis: pd.DataFrame, *, lang: str = "en") -> go.Figure:
     """Stage KPIs, one small panel per KPI: the target (grey) beside the actual value, green
-    when met, red when not, grey when the funnel has no value. Ratios are in percent,
-    durations in the unit of the larger of the two.
+    when met, red when not, grey when the funnel has no value, labelled with the gap (positive:
+    better than the target). Ratios are in percent, durations in the unit of the larger of the
+    two; a panel whose two values differ more than 20-fold has a log axis, so an actual of a
+    thousandth of the target is still a bar one can read.
     """
     lab = labels(lang)
     title = lab["kpi_title"]
@@ -292,22 +355,29 @@ def kpi_chart(stage_kpis: pd.DataFrame, *, lang: str = "en") -> go.Figure:
         target, actual = float(r.target), (None if is_missing(r.actual) else float(r.actual))
         met = None if is_missing(r.met) else bool(r.met)
         color = TARGET_COLOR if met is None else (MET_COLOR if met else NOT_MET_COLOR)
+        gap = getattr(r, "gap", None)
         if r.unit == "seconds":
             scale, unit = _duration_unit(max(target, actual or 0), lang)
             texts = [fmt_duration(target, lang), fmt_duration(actual, lang) if actual is not None else lab["no_value"]]
-            tickformat, suffix = ",.1f", f" {unit}"
+            tickformat, suffix = ",.3~g", f" {unit}"
         else:
-            scale, suffix, tickformat = 1.0, "", ".0%"
-            texts = [fmt_pct(target, lang), fmt_pct(actual, lang) if actual is not None else lab["no_value"]]
+            scale, suffix, tickformat = 1.0, "", ".2~%"
+            texts = [fmt_pct(target, lang), fmt_pct(actual, lang, 2 if actual and actual < 0.01 else 1)
+                     if actual is not None else lab["no_value"]]
+        if actual is not None:
+            texts[1] += f" ({fmt_gap(None if is_missing(gap) else float(gap), str(r.unit), lang)})"
         status = lab["no_value"] if met is None else (lab["met"] if met else lab["not_met"])
+        low, high = sorted((target, actual if actual is not None else target))
+        log = low > 0 and high / low > 20
         fig.add_trace(go.Bar(
             x=[lab["target"], lab["actual"]], y=[target / scale, None if actual is None else actual / scale],
             marker={"color": [TARGET_COLOR, color]}, text=texts, textposition="outside", cliponaxis=False,
             customdata=[[target, status], [actual, status]], showlegend=False, name=titles[i],
             hovertemplate=f"{titles[i]}<br>%{{x}}: %{{text}} (%{{customdata[1]}})<extra></extra>",
         ), row=i // cols + 1, col=i % cols + 1)
-        fig.update_yaxes(tickformat=tickformat, ticksuffix=suffix, rangemode="tozero",
-                         row=i // cols + 1, col=i % cols + 1)
+        axis = {"type": "log", "range": [math.log10(low / scale) - 0.5, math.log10(high / scale) + 0.5],
+                "title": {"text": lab["log_scale"], "font": {"size": 10}}} if log else {"rangemode": "tozero"}
+        fig.update_yaxes(tickformat=tickformat, ticksuffix=suffix, row=i // cols + 1, col=i % cols + 1, **axis)
     fig.update_annotations(font_size=12)
     return layout(fig, title, lang, 120 + 300 * nrows)
 
@@ -320,26 +390,39 @@ def _duration_unit(seconds: float, lang: str) -> tuple[float, str]:
     return 1.0, lab["unit_s"]
 
 
-def stock_chart(stage_stock: pd.DataFrame, *, lang: str = "en") -> go.Figure:
-    """Stage stock over time as a cumulative flow diagram: for each day, customers by the
-    stage they are in at the end of it, stacked with the last stage at the bottom.
+def stock_chart(stage_stock: pd.DataFrame, *, lang: str = "en", inactivity: str | None = None) -> go.Figure:
+    """The active stock over time: for each day, active customers by the stage they are in at the
+    end of it, stacked with the last stage at the bottom, and on top, in grey, the ``(lapsed)``
+    band: customers inactive for longer than ``inactivity`` (the text of ``journey.stock_inactivity``,
+    for the title) until their next visit.
     """
     lab = labels(lang)
-    title = lab["stock_title"]
+    title = lab["stock_active_title"]
+    if inactivity:
+        title += f" ({lab['stock_lapsed_note'].format(inactivity=inactivity)})"
     require(stage_stock, ("day", "stage_order", "stage", "customers"), "stage_stock")
     if stage_stock.empty:
         return no_data(title, lang)
     days = sorted(stage_stock["day"].unique())
     x = dates(days)
-    stages = stage_stock[["stage_order", "stage"]].drop_duplicates().sort_values("stage_order", ascending=False)
+    staged = stage_stock[stage_stock["stage_order"].notna()]
+    stages = staged[["stage_order", "stage"]].drop_duplicates().sort_values("stage_order", ascending=False)
     fig = go.Figure()
     n = len(stages)
     for i, (order, stage) in enumerate(zip(stages["stage_order"].tolist(), strs(stages["stage"]))):
-        s = stage_stock[stage_stock["stage_order"] == order].set_index("day").reindex(days)
+        s = staged[staged["stage_order"] == order].set_index("day").reindex(days)
         fig.add_trace(go.Scatter(
             x=x, y=[c or 0 for c in ints(s["customers"])], name=stage, mode="lines", stackgroup="stock",
             line={"width": 0.5, "color": PALETTE[(n - 1 - i) % len(PALETTE)]},
             hovertemplate=f"%{{x}} · {stage}: %{{y:,}}<extra></extra>",
+        ))
+    lapsed = stage_stock[stage_stock["stage_order"].isna()]
+    if not lapsed.empty:
+        s = lapsed.set_index("day").reindex(days)
+        fig.add_trace(go.Scatter(
+            x=x, y=[c or 0 for c in ints(s["customers"])], name=lab["lapsed"], mode="lines", stackgroup="stock",
+            line={"width": 0.5, "color": "#c7c7c7"}, fillcolor="rgba(199, 199, 199, 0.45)",
+            hovertemplate=f"%{{x}} · {lab['lapsed']}: %{{y:,}}<extra></extra>",
         ))
     fig.update_layout(xaxis={"title": lab["day"], **date_axis(lang)}, yaxis={"title": lab["customers"]},
                       hovermode="x unified", legend={"traceorder": "reversed"})

@@ -17,14 +17,18 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import pandas as pd
 import plotly.graph_objects as go
 
 from .. import __version__
-from .i18n import barrier_sentence, fmt_duration, fmt_int, fmt_pct, labels
+from ..coverage import CoverageIssue
+from .charts import fmt_gap
+from .i18n import _counted, barrier_sentence, fmt_duration, fmt_int, fmt_pct, labels
+from .map_page import MAP_CSS, map_grid
+from .predict_page import predict_html
 
 #: plotly.js config of every chart: no "send to cloud" button, no logo; an offline file.
 PLOT_CONFIG = {"displaylogo": False, "showSendToCloud": False, "responsive": True}
@@ -48,6 +52,10 @@ class ReportData:
     last_seen: Any
     meta: dict[str, Any]
     run: dict[str, Any]
+    issues: list[CoverageIssue] = field(default_factory=list)
+    """Stage rules and stages that matched no event (:mod:`cjm_pipeline.coverage`): the banner."""
+    min_complete_share: float = 0.25
+    """``output.min_complete_share``: below it, the headline says it is not yet meaningful."""
 
 
 # --------------------------------------------------------------------------- HTML
@@ -64,7 +72,10 @@ h3{font-size:16px;margin:22px 0 8px}
 .card .note{font-size:12px;color:#777;margin-top:4px}
 ol.barriers{margin:6px 0 0;padding-left:22px;font-size:15px;line-height:1.7}
 ol.barriers .kind{color:#a01818;font-weight:bold}
-nav ul{columns:3;font-size:14px;padding-left:18px}
+nav ul{columns:3;font-size:14px;padding-left:18px}nav li{break-inside:avoid;page-break-inside:avoid}
+.banner{border:1px solid #e0b4b4;background:#fff6f6;border-radius:6px;padding:10px 16px;margin:14px 0}
+.banner h2{border:0;margin:4px 0 6px;font-size:18px;color:#a01818}.banner li{font-size:14px;line-height:1.6}
+.card.not-meaningful .value{color:#9e9e9e}.card .caveat{font-size:13px;color:#8a6d00;margin-top:6px}
 figure.cjm-chart{margin:18px 0;border:1px solid #eceef1;border-radius:6px;padding:6px}
 table{border-collapse:collapse;font-size:13px;margin:6px 0 16px}
 th,td{border:1px solid #e0e3e8;padding:4px 8px}th{background:#f0f2f5;text-align:left}
@@ -114,34 +125,73 @@ def top_barriers(barriers: pd.DataFrame, n: int = 3) -> pd.DataFrame:
     frequent back-step, slowest step), then the next ranks if a kind is missing."""
     if barriers.empty:
         return barriers
-    kinds = ["drop_off", "back_steps", "slow_step"]
+    kinds = ["empty_stage", "drop_off", "back_steps", "slow_step"]
     b = barriers.assign(_kind=barriers["barrier_kind"].map(lambda k: kinds.index(k) if k in kinds else 9))
     b = b.sort_values(["rank", "_kind"], kind="stable")
     return b.head(n).drop(columns="_kind")
 
 
+def headline(funnel: pd.DataFrame) -> dict[str, Any]:
+    """The headline's numbers from the funnel table: entries (step 1), complete entries (their
+    window has closed: ``customers - incomplete`` at step 1), how many of those reached the goal
+    step (the last step's ``customers - incomplete``) and their conversion (None without any).
+
+    >>> f = pd.DataFrame({"step": [1, 2], "stage": ["a", "b"], "customers": [10, 4], "incomplete": [6, 3]})
+    >>> h = headline(f); (h["complete"], h["converted"], h["conversion"], h["complete_share"])
+    (4, 1, 0.25, 0.4)
+    """
+    f = funnel.sort_values("step")
+    first, last = f.iloc[0], f.iloc[-1]
+    entries = int(first["customers"])
+    incomplete = int(first["incomplete"]) if "incomplete" in f.columns and pd.notna(first["incomplete"]) else 0
+    complete = entries - incomplete
+    converted = int(last["customers"]) - (int(last["incomplete"]) if "incomplete" in f.columns
+                                          and pd.notna(last["incomplete"]) else 0)
+    return {"entries": entries, "incomplete": incomplete, "complete": complete, "converted": converted,
+            "conversion": converted / complete if complete else None,
+            "complete_share": complete / entries if entries else None, "goal": last["stage"], "first": first["stage"]}
+
+
+def _card(key: str, label: str, value: str, notes: list[str], extra_class: str = "") -> str:
+    body = "".join(f"<div class='{cls}'>{_esc(text)}</div>" for cls, text in notes)
+    return (f"<div class='card{(' ' + extra_class) if extra_class else ''}' id='summary-{key}'>"
+            f"<div class='label'>{_esc(label)}</div><div class='value'>{_esc(value)}</div>{body}</div>")
+
+
 def summary_html(data: ReportData, lang: str) -> str:
-    """The summary: customers, entries, conversion, and the three biggest barriers in words."""
+    """The summary: customers, entries, the conversion of complete entries (with the incomplete
+    ones beside it), the entries made mid-way, and the three biggest barriers in words."""
     lab = labels(lang)
     funnel = data.tables["funnel"].sort_values("step") if not data.tables["funnel"].empty else data.tables["funnel"]
     window = data.meta.get("window") or ""
-    cards = [f"<div class='card' id='summary-customers'><div class='label'>{_esc(lab['customers_total'])}</div>"
-             f"<div class='value'>{_esc(fmt_int(data.customers, lang))}</div>"
-             f"<div class='note'>{_esc(lab['customers_note'])}</div></div>"]
+    unit = data.meta.get("unit") or "customer"
+    cards = [_card("customers", lab["customers_total"], fmt_int(data.customers, lang),
+                   [("note", lab["customers_note"])])]
     if not funnel.empty:
-        first, last = funnel.iloc[0], funnel.iloc[-1]
-        cards.append(
-            f"<div class='card' id='summary-entered'><div class='label'>{_esc(lab['entered'])}</div>"
-            f"<div class='value'>{_esc(fmt_int(first['customers'], lang))}</div>"
-            f"<div class='note'>{_esc(lab['entered_note'].format(stage=first['stage']))}</div></div>")
-        cards.append(
-            f"<div class='card' id='summary-conversion'><div class='label'>{_esc(lab['converted'])}</div>"
-            f"<div class='value'>{_esc(fmt_pct(last['conversion_from_start'], lang))}</div>"
-            f"<div class='note'>{_esc(fmt_int(last['customers'], lang))} · "
-            f"{_esc(lab['converted_note'].format(stage=last['stage'], window=window))}</div></div>")
+        h = headline(funnel)
+        counted = f" ({lab[f'col_units_{unit}']})" if unit != "customer" else ""
+        cards.append(_card("entered", lab["entered"], fmt_int(h["entries"], lang),
+                           [("note", lab["entered_note"].format(stage=h["first"]) + counted)]))
+        notes = [("note", lab["headline_note"].format(
+            converted=fmt_int(h["converted"], lang), complete=fmt_int(h["complete"], lang), stage=h["goal"],
+            window=window, entries=_entries_word(h["complete"], lang, of=True)))]
+        if h["incomplete"]:
+            notes.append(("note incomplete", lab["headline_incomplete"].format(
+                n=fmt_int(h["incomplete"], lang), share=fmt_pct(1 - (h["complete_share"] or 0), lang, 0),
+                entries=_entries_word(h["incomplete"], lang))))
+        weak = h["complete"] == 0 or (h["complete_share"] or 0) < data.min_complete_share
+        if h["complete"] == 0:
+            notes.append(("caveat", lab["headline_none_complete"]))
+        elif weak:
+            notes.append(("caveat", lab["headline_not_meaningful"].format(
+                share=fmt_pct(h["complete_share"], lang, 0), minimum=fmt_pct(data.min_complete_share, lang, 0))))
+        cards.append(_card("conversion", lab["headline"], fmt_pct(h["conversion"], lang), notes,
+                           "not-meaningful" if weak else ""))
+        midway = int(funnel["entered_midway"].fillna(0).sum()) if "entered_midway" in funnel.columns else 0
+        if midway:
+            note = lab["midway_note_furthest" if data.meta.get("funnel_mode") == "furthest" else "midway_note"]
+            cards.append(_card("midway", lab["midway_title"], fmt_int(midway, lang), [("note", note)]))
     parts = [f"<section id='summary'><h2>{_esc(lab['summary'])}</h2><div class='cards'>{''.join(cards)}</div>"]
-    if not funnel.empty and "incomplete" in funnel.columns and int(funnel.iloc[0]["incomplete"] or 0) > 0:
-        parts.append(f"<p class='meta warn'>{_esc(lab['incomplete_entries'].format(n=fmt_int(funnel.iloc[0]['incomplete'], lang)))}</p>")
     parts.append(f"<h3>{_esc(lab['barriers'])}</h3>")
     top = top_barriers(data.tables["barriers"])
     if top.empty:
@@ -153,6 +203,42 @@ def summary_html(data: ReportData, lang: str) -> str:
         parts.append(f"<ol class='barriers' id='summary-barriers'>{items}</ol>")
     parts.append("</section>")
     return "".join(parts)
+
+
+def _entries_word(n: int, lang: str, *, of: bool = False) -> str:
+    """``entries`` / ``входа`` in the form ``n`` asks for (``of``: after "of", Russian «из»)."""
+    return _counted(n, "entries_of" if of else "entries", lang).rsplit(" ", 1)[1]
+
+
+def issue_text(issue: CoverageIssue, lang: str) -> str:
+    """A :class:`~cjm_pipeline.coverage.CoverageIssue` in words, in ``lang``.
+
+    >>> issue_text(CoverageIssue("key", "покупка", "stages[4].rules[0]", "event_type", ("purchse",),
+    ...                          (("purchase", 444),)), "ru")
+    "stages[4].rules[0] (этап «покупка»): event_type 'purchse': ни одного события; возможно, имелось в виду 'purchase' (444 события)?"
+    """
+    lab = labels(lang)
+    values = ", ".join(f"'{v}'" for v in issue.patterns)
+    suggestions = [f"'{value}' ({_counted(events, 'events', lang)})" for value, events in issue.suggestions]
+    suggest = ""
+    if suggestions:
+        items = suggestions[0] if len(suggestions) == 1 else (", ".join(suggestions[:-1]) + f" {lab['or']} "
+                                                               + suggestions[-1])
+        suggest = lab["did_you_mean"].format(items=items)
+    alone = "; ".join(lab["alone"].format(key=k, n=_counted(n, "events", lang)) for k, n in issue.counts)
+    n = _counted(issue.counts[0][1], "events", lang) if issue.counts else ""
+    return lab[f"issue_{issue.kind}"].format(where=issue.where, stage=issue.stage, key=issue.key or "",
+                                             values=values, suggest=suggest, alone=alone, n=n)
+
+
+def banner_html(data: ReportData, lang: str) -> str:
+    """The banner over the summary when stage rules or stages matched no event (none otherwise)."""
+    if not data.issues:
+        return ""
+    lab = labels(lang)
+    items = "".join(f"<li>{_esc(issue_text(i, lang))}</li>" for i in data.issues)
+    return (f"<section class='banner' id='rule-warnings'><h2>{_esc(lab['banner_title'])}</h2>"
+            f"<p class='meta'>{_esc(lab['banner_note'])}</p><ul>{items}</ul></section>")
 
 
 def tables_html(data: ReportData, lang: str) -> str:
@@ -167,15 +253,19 @@ def tables_html(data: ReportData, lang: str) -> str:
     def section(key: str, title: str, body: str) -> None:
         out.append(f"<section class='cjm-table' id='table-{key}'><h3>{_esc(title)}</h3>{body}</section>")
 
+    unit = data.meta.get("unit") or "customer"
     section("funnel", lab["table_funnel"], html_table(t["funnel"], [
-        ("step", lab["col_step"], n), ("stage", lab["col_stage"], None), ("customers", lab["col_customers"], n),
+        ("step", lab["col_step"], n), ("stage", lab["col_stage"], None),
+        ("customers", lab.get(f"col_units_{unit}", lab["col_customers"]), n),
         ("conversion_from_previous", lab["col_conv_prev"], p), ("conversion_from_start", lab["col_conv_start"], p),
         ("dropped", lab["col_dropped"], n), ("drop_off_rate", lab["col_drop_off_rate"], p),
-        ("reached_any_order", lab["col_reached_any_order"], n), ("ttc_median_s", lab["col_ttc_median"], d),
+        ("reached_any_order", lab["col_reached_any_order"], n), ("incomplete", lab["col_incomplete"], n),
+        ("entered_midway", lab["col_entered_midway"], n), ("ttc_median_s", lab["col_ttc_median"], d),
     ], lab["empty_table"]))
     barriers = t["barriers"]
-    if not barriers.empty:
-        barriers = barriers.assign(
+    if not barriers.empty:  # empty stages first: nobody can get past them
+        barriers = barriers.assign(_later=barriers["barrier_kind"].ne("empty_stage")).sort_values(
+            ["_later", "barrier_kind", "rank"]).assign(
             kind=[lab.get(f"barrier_{k}", k) for k in barriers["barrier_kind"]],
             sentence=[barrier_sentence(r, lang) for r in barriers.to_dict("records")])
     section("barriers", lab["table_barriers"], html_table(barriers, [
@@ -200,11 +290,13 @@ def tables_html(data: ReportData, lang: str) -> str:
                          for v, u in zip(kpis["target"], kpis["unit"])],
             actual_text=[fmt_duration(v, lang) if u == "seconds" else fmt_pct(v, lang)
                          for v, u in zip(kpis["actual"], kpis["unit"])],
-            met_text=["–" if _missing(m) else (lab["yes"] if m else lab["no"]) for m in kpis["met"]])
+            met_text=["–" if _missing(m) else (lab["yes"] if m else lab["no"]) for m in kpis["met"]],
+            gap_text=[fmt_gap(None if _missing(g) else float(g), str(u), lang)
+                      for g, u in zip(kpis["gap"], kpis["unit"])])
     section("kpis", lab["table_kpis"], html_table(kpis, [
         ("stage", lab["col_stage"], None), ("kpi_name", lab["col_kpi"], None),
         ("target_text", lab["col_target"], str), ("actual_text", lab["col_actual"], str),
-        ("met_text", lab["col_met"], None),
+        ("gap_text", lab["col_gap"], str), ("met_text", lab["col_met"], None),
     ], lab["empty_table"]))
     section("dwell", lab["table_dwell"], html_table(t["stage_dwell"], [
         ("stage", lab["col_stage"], None), ("visits", lab["col_visits"], n), ("customers", lab["col_customers"], n),
@@ -258,11 +350,13 @@ def render_html(data: ReportData, chart_list: list[Chart], lang: str, *, config_
         f"<!DOCTYPE html>\n<html lang='{lang}'>\n<head>\n<meta charset='utf-8'>\n"
         f"<meta name='viewport' content='width=device-width, initial-scale=1'>\n"
         f"<meta name='generator' content='cjm {__version__}'>\n"
-        f"<title>{_esc(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n"
+        f"<title>{_esc(title)}</title>\n<style>{CSS}{MAP_CSS}</style>\n</head>\n<body>\n<main>\n"
         f"<header><h1>{_esc(title)}</h1><div class='meta'>{'<br>'.join(facts)}</div></header>\n"
+        f"{banner_html(data, lang)}{map_grid(data.tables.get('journey_map', pd.DataFrame()), lang)}\n"
         f"{summary_html(data, lang)}\n"
         f"<nav><h2>{_esc(lab['contents'])}</h2><ul>{nav}<li><a href='#tables'>{_esc(lab['tables'])}</a></li></ul></nav>\n"
         f"<section id='charts'><h2>{_esc(lab['charts'])}</h2>\n{figures}\n</section>\n"
+        f"{predict_html(data.tables, meta, lang)}\n"
         f"<section id='tables'><h2>{_esc(lab['tables'])}</h2>{tables_html(data, lang)}</section>\n"
         f"<footer>{_esc(lab['footer'].format(version=__version__))}</footer>\n"
         "</main>\n</body>\n</html>\n"

@@ -17,6 +17,10 @@ from typing import Any
 
 import pandas as pd
 
+from .map_words import MAP_LABELS
+from .predict_words import PREDICT_LABELS
+from .words import EXTRA_LABELS
+
 LANGS = ("en", "ru")
 
 #: Every text the charts and the HTML report show, per language.
@@ -97,15 +101,12 @@ LABELS: dict[str, dict[str, str]] = {
         "customers_note": "people after identity stitching",
         "entered": "Entered the funnel",
         "entered_note": "reached “{stage}”",
-        "converted": "Converted",
-        "converted_note": "reached “{stage}” within {window}",
-        "incomplete_entries": "{n} of the entries are still within their window (incomplete)",
         "barriers": "Biggest barriers",
         "barrier_drop_off": "Biggest drop-off",
         "barrier_back_steps": "Most frequent back-step",
         "barrier_slow_step": "Slowest step",
         "no_barriers": "No barriers found.",
-        "drop_off_sentence": "{stage} → {to_stage} loses {value} of {customers} customers ({rate})",
+        "drop_off_sentence": "{stage} → {to_stage} loses {value} of {customers_n} ({rate})",
         "back_steps_sentence": "{stage} → {to_stage}: {customers_n} stepped back ({transitions_n})",
         "slow_step_sentence": "{stage} → {to_stage} takes a median of {duration} ({customers_n})",
         "forms_customers": "customer|customers|customers", "forms_customers_of": "customer|customers|customers",
@@ -214,9 +215,6 @@ LABELS: dict[str, dict[str, str]] = {
         "customers_note": "людей после склейки идентификаторов",
         "entered": "Вошли в воронку",
         "entered_note": "дошли до «{stage}»",
-        "converted": "Конверсия",
-        "converted_note": "дошли до «{stage}» за {window}",
-        "incomplete_entries": "у {n} входов окно конверсии ещё не закончилось (неполные)",
         "barriers": "Главные барьеры",
         "barrier_drop_off": "Самый большой отток",
         "barrier_back_steps": "Самый частый шаг назад",
@@ -258,6 +256,13 @@ LABELS: dict[str, dict[str, str]] = {
         "footer": "Сделано cjm {version}. Числа взяты из таблиц последнего запуска; определения в README, «Semantics».",
     },
 }
+
+for _lang, _extra in EXTRA_LABELS.items():  # the headline, banner, flow, stock and KPI words (words.py)
+    LABELS[_lang].update(_extra)
+for _lang, _extra in MAP_LABELS.items():  # the journey map page's words (map_words.py)
+    LABELS[_lang].update(_extra)
+for _lang, _extra in PREDICT_LABELS.items():  # the predictions and attribution section's words (predict_words.py)
+    LABELS[_lang].update(_extra)
 
 
 # --------------------------------------------------------------------------- labels and numbers
@@ -308,25 +313,34 @@ def fmt_pct(x: Any, lang: str = "en", digits: int = 1) -> str:
     return text.replace(".", ",") if lang == "ru" else text
 
 
-def fmt_duration(seconds: Any, lang: str = "en") -> str:
-    """Seconds in the largest fitting unit: ``39 s``, ``2.1 min``, ``3.4 h``, ``24.2 d``.
+def _round(x: float) -> int:
+    """Half away from zero, as SQL's ``round`` (Python's ``round`` goes to the even neighbour)."""
+    return int(math.floor(x + 0.5))
 
-    >>> fmt_duration(39), fmt_duration(129), fmt_duration(2087119.5), fmt_duration(2087119.5, "ru")
-    ('39 s', '2.1 min', '24.2 d', '24,2 дн.')
+
+def fmt_duration(seconds: Any, lang: str = "en") -> str:
+    """A duration in at most two units, the smaller one rounded: ``45 s``, ``4 min``, ``3 h 5 min``,
+    ``2 d 3 h`` (the same words as ``barriers.description``; files keep seconds).
+
+    >>> fmt_duration(39), fmt_duration(250), fmt_duration(11100), fmt_duration(2087119.5), fmt_duration(2087119.5, "ru")
+    ('39 s', '4 min', '3 h 5 min', '24 d 4 h', '24 дн. 4 ч')
+    >>> fmt_duration(86399), fmt_duration(3600), fmt_duration(-900)
+    ('1 d', '1 h', '−15 min')
     """
     if is_missing(seconds):
         return "–"
     lab = labels(lang)
     s = float(seconds)
-    if s >= 86400:
-        text = f"{s / 86400:.1f} {lab['unit_d']}"
-    elif s >= 3600:
-        text = f"{s / 3600:.1f} {lab['unit_h']}"
-    elif s >= 60:
-        text = f"{s / 60:.1f} {lab['unit_min']}"
+    sign, s = ("−" if s < 0 else ""), abs(s)
+    if _round(s / 3600) >= 24:
+        (big, small), units = divmod(_round(s / 3600), 24), ("unit_d", "unit_h")
+    elif _round(s / 60) >= 60:
+        (big, small), units = divmod(_round(s / 60), 60), ("unit_h", "unit_min")
+    elif _round(s) >= 60:
+        return f"{sign}{_round(s / 60)} {lab['unit_min']}"
     else:
-        text = f"{s:.0f} {lab['unit_s']}"
-    return text.replace(".", ",", 1) if lang == "ru" else text
+        return f"{sign}{_round(s)} {lab['unit_s']}"
+    return f"{sign}{big} {lab[units[0]]}" + (f" {small} {lab[units[1]]}" if small else "")
 
 
 def breakdown_label(name: str, lang: str = "en") -> str:
@@ -363,6 +377,15 @@ def plural(n: int, forms: str, lang: str) -> str:
     return many
 
 
+def unit_noun(unit: Any) -> str:
+    """The plural noun counting ``funnel.unit``: ``customers``, ``deals``, ``sessions``.
+
+    >>> unit_noun("deal"), unit_noun(None)
+    ('deals', 'customers')
+    """
+    return {"deal": "deals", "session": "sessions"}.get(unit if isinstance(unit, str) else "", "customers")
+
+
 def _counted(n: int, noun: str, lang: str) -> str:
     """``1,718 times``, ``575 клиентов``: a count and its noun (``forms_<noun>`` in the labels)."""
     return f"{fmt_int(n, lang)} {plural(int(n), labels(lang)['forms_' + noun], lang)}"
@@ -381,10 +404,14 @@ def barrier_sentence(row: Any, lang: str = "en") -> str:
     get = row.get if isinstance(row, dict) else row.__getitem__
     lab = labels(lang)
     kind = get("barrier_kind")
+    if kind == "empty_stage":
+        return lab["empty_stage_sentence"].format(stage=get("stage"))
+    unit = get("unit") if "unit" in (row if isinstance(row, dict) else row.index) else "customer"
+    noun = unit_noun(unit if kind != "back_steps" else "customer")
     customers = int(get("customers"))
     values = {"stage": get("stage"), "to_stage": get("to_stage"),
-              "customers": fmt_int(customers, lang), "customers_n": _counted(customers, "customers", lang),
-              "customers_of": _counted(customers, "customers_of", lang)}
+              "customers": fmt_int(customers, lang), "customers_n": _counted(customers, noun, lang),
+              "customers_of": _counted(customers, noun + "_of", lang)}
     if kind == "drop_off":
         values.update(value=fmt_int(get("value"), lang), rate=fmt_pct(get("rate"), lang))
     elif kind == "back_steps":

@@ -20,6 +20,7 @@ import math
 import random
 
 from .clock import Clock, weighted
+from .feelings import Feeler
 from .identities import shared_identities
 from .model import IdentityModel, WorldModel
 from .records import Call, World
@@ -27,7 +28,9 @@ from .touches import Touches
 
 
 class Journey(Touches):
-    """One person walking the model; each step's touch is appended to the world."""
+    """One person walking the model; each step's touch is appended to the world, and after it the
+    pains and survey answers of :mod:`cjm_pipeline.simulate.feelings` (a pain lowers the chance of
+    the next move forward)."""
 
     def run(self) -> None:
         m, rng = self.m, self.rng
@@ -38,30 +41,43 @@ class Journey(Touches):
         entries = {k: v for k, v in m.entry.items() if self._stage_possible(m.stage_names.index(k))}
         if not entries:
             return
+        feeler = Feeler(self, m.feelings, random.Random(f"{self.w.seed}:{m.template}:{self.index}:feel")) \
+            if m.feelings else None
         stage = m.stage_names.index(weighted(rng, entries))
         t = self.entry_time
         for _ in range(m.max_steps):
             self.realise(stage, t)
-            nxt = self._next_stage(stage)
+            pain = feeler.pain(m.stage_names[stage], t) if feeler else None
+            nxt = self._next_stage(stage, pain.forward_factor if pain else 1.0)
             st = m.stages[stage]
             t_next = self._next_time(t, st)
-            if nxt is None or t_next >= self.w.end:
+            last = nxt is None or t_next >= self.w.end
+            if feeler:
+                feeler.after(m.stage_names[stage], t, min(t + 7 * 86400, self.w.end) if last else t_next, pain)
+            if last:
                 self._noise(t, min(t + 7 * 86400, self.w.end))
                 break
             self._noise(t, t_next)
             stage, t = nxt, t_next
         self._finish(t)
 
-    def _next_stage(self, i: int) -> int | None:
+    def _next_stage(self, i: int, damp: float = 1.0) -> int | None:
+        """The next stage after a touch of stage ``i`` (None: the journey ends); ``damp`` (a pain's
+        ``forward_factor``) multiplies the forward and skip chances, the rest going to the exit."""
         st = self.m.stages[i]
         r = self.rng.random()
         n = len(self.m.stages)
-        if r < st.forward and i + 1 < n:
+        forward, skip = st.forward * damp, st.skip * damp
+        if r < forward and i + 1 < n:
             return i + 1
         r -= st.forward
-        if r < st.skip and i + 2 < n:
+        if damp != 1.0 and r < 0:  # a forward move the pain took away ends the journey
+            return None
+        if r < skip and i + 2 < n:
             return min(n - 1, i + 2 + (1 if self.rng.random() < 0.25 else 0))
         r -= st.skip
+        if damp != 1.0 and r < 0:
+            return None
         if r < st.back:
             if st.back_to:
                 return self.m.stage_names.index(self.rng.choice(st.back_to))

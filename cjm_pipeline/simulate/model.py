@@ -278,6 +278,8 @@ class WorldModel:
     weekdays: tuple[float, ...] = WEEKDAYS_OFFICE
     hours: tuple[float, ...] = HOURS_ONLINE
     max_steps: int = 40
+    feelings: "Feelings | None" = None
+    """Pains and surveys (:class:`cjm_pipeline.simulate.feelings.Feelings`): what the journey map measures."""
 
     @property
     def stage_names(self) -> list[str]:
@@ -366,6 +368,14 @@ def check_model(m: WorldModel) -> list[str]:
         problems += [f"{m.template}: noise: {p}" for p in _check_kind(m, kind)]
         if m.stage_of(signature_of(kind)) is not None:
             problems.append(f"{m.template}: noise kind {kind!r} has a stage; noise must be unstaged")
+    for kind in m.feelings.kinds() if m.feelings else []:
+        problems += [f"{m.template}: feelings: {p}" for p in _check_kind(m, kind)]
+        if m.stage_of(kind) is not None:
+            problems.append(f"{m.template}: feelings: {kind!r} has a stage; pains and answers must be unstaged")
+    for name in [p.stage for p in m.feelings.pains] + [s for v in m.feelings.surveys for s in v.stages] \
+            if m.feelings else []:
+        if name not in names:
+            problems.append(f"{m.template}: feelings: {name!r} is not a stage")
     if m.identity.bridge and m.crm is None and m.bridge_event is None and len(m.generic) > 1:
         problems.append(f"{m.template}: the clean world needs a CRM or a bridge_event to join identifiers")
     return problems

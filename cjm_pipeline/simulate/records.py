@@ -2,7 +2,8 @@
 
 Plain dataclasses (:class:`Visit`, :class:`Call`, :class:`Lead`, :class:`Contact`,
 :class:`Row`) that the writers turn into files, the ground truth about each person
-(:class:`PersonInfo`), and the :class:`World` that holds them all. Times are whole epoch
+(:class:`PersonInfo`), the survey answers and pains met (:class:`Answer`, :class:`PainHit`), and the
+:class:`World` that holds them all. Times are whole epoch
 seconds (UTC); ids are numbered per kind by :meth:`World.next_id`, in person order.
 """
 
@@ -102,6 +103,29 @@ class Row:
 
 
 @dataclass
+class Answer:
+    """A survey answer (``truth/feedback.csv``): the stage the person was in and the pains met before it."""
+
+    event_id: str
+    person: str
+    time: int
+    stage: str
+    score: int
+    pains: int
+
+
+@dataclass
+class PainHit:
+    """A pain a person met (``truth/pains.csv``): its event and the stage it happened in."""
+
+    event_id: str
+    person: str
+    time: int
+    stage: str
+    pain: str
+
+
+@dataclass
 class PersonInfo:
     """Ground truth about one person (``truth/people.csv``)."""
 
@@ -127,6 +151,8 @@ class World:
     leads: list[Lead] = field(default_factory=list)
     contacts: list[Contact] = field(default_factory=list)
     rows: list[Row] = field(default_factory=list)
+    answers: list[Answer] = field(default_factory=list)
+    pain_hits: list[PainHit] = field(default_factory=list)
     counters: dict[str, int] = field(default_factory=dict)
 
     def next_id(self, kind: str, first: int) -> int:
@@ -136,4 +162,4 @@ class World:
         return n
 
 
-__all__ = ["World", "Visit", "Call", "Lead", "Contact", "Row", "PersonInfo"]
+__all__ = ["World", "Visit", "Call", "Lead", "Contact", "Row", "Answer", "PainHit", "PersonInfo"]

@@ -54,6 +54,10 @@ from .model import WorldModel
 from .scale_walk import CHANNELS, ScaleModel, Steps, pick, walk_chunk
 
 SOURCES = ("web", "calls", "crm", "offline")
+#: Share of calls answered (``answered`` "1"; an unanswered call is the journey map's pain).
+ANSWERED = 0.85
+#: Scores of NPS answers by the event type's variant (``score``, the journey map's feedback).
+NPS_SCORES = {"promoter": ("9", "10"), "passive": ("7", "8"), "detractor": ("0", "3", "5", "6")}
 PAGE_VIEWS_PER_WEB_STEP = 3.0
 DEVICE_BASE = 1_700_000_000_000_000_000
 CONTACT_BASE = 40_000_000
@@ -64,12 +68,13 @@ SCHEMAS = {
     "web": pa.schema([("event_id", pa.int64()), ("event_time", _TS), ("event_type", _DICT),
                       ("anonymous_id", pa.int64()), ("phone", pa.string()), ("channel", _DICT)]),
     "calls": pa.schema([("event_id", pa.int64()), ("event_time", _TS), ("event_type", _DICT),
-                        ("phone", pa.string()), ("anonymous_id", pa.int64()), ("channel", _DICT)]),
+                        ("phone", pa.string()), ("anonymous_id", pa.int64()), ("channel", _DICT),
+                        ("answered", pa.string())]),
     "crm": pa.schema([("event_id", pa.int64()), ("event_time", _TS), ("event_type", _DICT),
                       ("phone", pa.string()), ("email", pa.string()), ("crm_contact_id", pa.int64()),
                       ("revenue", pa.float64())]),
     "offline": pa.schema([("event_id", pa.int64()), ("event_time", _TS), ("event_type", _DICT),
-                          ("phone", pa.string()), ("email", pa.string())]),
+                          ("phone", pa.string()), ("email", pa.string()), ("score", pa.string())]),
 }
 TRUTH_SCHEMA = pa.schema([("event_id", pa.int64()), ("person_id", pa.int64()), ("stage", pa.string())])
 
@@ -128,6 +133,8 @@ def chunk_tables(rng: np.random.Generator, sm: ScaleModel, steps: Steps, first_p
     event_id = first_event + np.arange(len(person), dtype=np.int64)
     glob = first_person + person
     out = {}
+    # the journey map's columns draw from a generator of their own: the rest of the world stays as it was
+    extra = np.random.default_rng([first_person, first_event, 18])
     for s_index, name in enumerate(SOURCES):
         mask = source == s_index
         if not mask.any():
@@ -151,6 +158,7 @@ def chunk_tables(rng: np.random.Generator, sm: ScaleModel, steps: Steps, first_p
             cols["anonymous_id"] = pa.array(np.where(from_site, primary, 0), mask=~from_site)
             cols["channel"] = pa.DictionaryArray.from_arrays(
                 pa.array(np.full(len(idx), CHANNELS.index("phone"), dtype=np.int16)), channel_names)
+            cols["answered"] = pa.array(np.where(extra.random(len(idx)) < ANSWERED, "1", "0"))
         elif name == "crm":
             cols["phone"] = phones(g)
             cols["email"] = _only(emails, g, has_email[p])
@@ -160,6 +168,12 @@ def chunk_tables(rng: np.random.Generator, sm: ScaleModel, steps: Steps, first_p
         else:
             cols["phone"] = phones(g)
             cols["email"] = _only(emails, g, has_email[p] & (rng.random(len(idx)) < 0.5))
+            names = np.array([k.event_type for k in kinds] + ["page_view"], dtype=object)[kind[idx]]
+            scores = np.full(len(idx), None, dtype=object)
+            for variant, choices in NPS_SCORES.items():
+                hit = names == f"nps_answer_{variant}"
+                scores[hit] = extra.choice(choices, int(hit.sum()))
+            cols["score"] = pa.array(scores, pa.string())
         data = pa.table(cols, schema=SCHEMAS[name])
         st = stage[idx]
         stage_text = pc.take(pa.array(stage_names + [None], pa.string()), pa.array(np.where(st < 0, len(stage_names), st)))
@@ -190,9 +204,27 @@ def scale_config(m: WorldModel, sm: ScaleModel, sources: list[str], folder: str 
         "sources": [{"name": s, "format": "generic_events", "path": f"{s}/{folder + '/' if folder else ''}"}
                     for s in sources],
         "stages": stages,
+        **scale_map_sections(sm, sources),
         "funnel": {"mode": "ordered", "window": "90d", "breakdowns": ["first_channel", "entry_source", "cohort"]},
         "output": {"dir": "build/out", "format": "parquet"},
     }
+
+
+def scale_map_sections(sm: ScaleModel, sources: list[str]) -> dict:
+    """The journey map's sections for the Parquet files: the NPS answers' scores and unanswered calls.
+
+    >>> from cjm_pipeline.simulate.worlds import model
+    >>> scale_map_sections(ScaleModel.of(model("classic")), ["web", "calls", "crm", "offline"])["pains"]
+    [{'name': 'missed call', 'source': 'calls', 'event_type': 'call', 'properties.answered': '0'}]
+    """
+    nps = sorted({k.event_type for k in sm.kinds if k.event_type.startswith("nps_answer_")})
+    out: dict = {}
+    if nps and "offline" in sources:
+        out["feedback"] = [{"name": "NPS", "source": "offline", "event_type": nps, "score": "properties.score",
+                            "scale": "nps"}]
+    if "calls" in sources:
+        out["pains"] = [{"name": "missed call", "source": "calls", "event_type": "call", "properties.answered": "0"}]
+    return out
 
 
 def _event_seconds(data: pa.Table) -> np.ndarray:

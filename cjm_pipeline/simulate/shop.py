@@ -304,7 +304,8 @@ def shop_rows(world: World) -> list[LogRow]:
     for lead in world.leads:
         leads[lead.person].append(lead)
     for r in world.rows:
-        mails[r.person].append(r)
+        if r.source == "mailing":  # (the help desk's tickets and surveys are not the shop's log)
+            mails[r.person].append(r)
     rows: list[LogRow] = []
     for p in _people(world):
         log = PersonLog(world, p, m.web.host)

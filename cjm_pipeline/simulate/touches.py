@@ -277,9 +277,12 @@ class Touches:
             return str(self.contact.contact_id) if self.contact else None
         raise KeyError(f"unknown identifier column {column!r}")
 
-    def _row(self, source: str, event_type: str, variant: str, t: int, *, bridge: bool = False) -> None:
+    def _row(self, source: str, event_type: str, variant: str, t: int, *, bridge: bool = False,
+             rng: random.Random | None = None, props: dict[str, str] | None = None) -> Row:
+        """Write one row of a generic source (``rng``: the stream to draw from, the person's own by
+        default; ``props``: property values to set); return it."""
         src = self.m.generic_source(source)
-        rng = self.rng
+        rng = rng or self.rng
         spec = src.events[event_type]
         ids: dict[str, str] = {}
         tokens: set[tuple[str, str]] = set()
@@ -305,13 +308,16 @@ class Touches:
                 else:
                     ids[column] = value
                 tokens.add(("contact" if column == "crm_contact_id" else column, value))
-        props = {k: rng.choice(v) for k, v in src.properties.items()}
-        props.update({k: rng.choice(v) for k, v in spec.variants[variant].items()})
+        values = {k: rng.choice(v) for k, v in src.properties.items()}
+        values.update({k: rng.choice(v) for k, v in spec.variants[variant].items() if v})
+        values.update(props or {})
         number = self.w.next_id(f"row:{source}", 1)
         sig = f"event:{source}:{event_type}" + (f":{variant}" if variant else "")
-        self.w.rows.append(Row(source, f"{source[:3]}-{number:07d}", self.pid, t, event_type, sig, ids, props,
-                               spec.channel, rng.choice(spec.revenue) if spec.revenue else None))
+        row = Row(source, f"{source[:3]}-{number:07d}", self.pid, t, event_type, sig, ids, values, spec.channel,
+                  rng.choice(spec.revenue) if spec.revenue else None)
+        self.w.rows.append(row)
         self.tokens.append(tokens)
+        return row
 
     # ------------------------------------------------------------------ the clean world's bridge
 

@@ -13,10 +13,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from . import worlds_feelings
 from .model import (
     HOURS_STORE, WEEKDAYS_RETAIL, CallModel, CrmModel, GenericEvent, GenericSource, IdentityModel, Pipeline,
     StageModel, WebModel, WorldModel,
 )
+
+#: A survey answer's columns (set by :mod:`cjm_pipeline.simulate.feelings`).
+_ANSWER = {"score": (), "comment": ()}
 
 # --------------------------------------------------------------------------- classic: a furniture shop
 
@@ -25,7 +29,8 @@ _CLASSIC_NPS = GenericSource(
     ids=("email", "phone"), requires="email",
     events={"nps_answer": GenericEvent(variants={
         "promoter": {"score": ("9", "10")}, "passive": {"score": ("7", "8")},
-        "detractor": {"score": ("1", "3", "4", "5", "6")}})},
+        "detractor": {"score": ("1", "3", "4", "5", "6")}}),
+        "csat_answer": GenericEvent(variants={"": {"survey": ("Оценка сервиса",), **_ANSWER}})},
     delimiter=";", time_format="dmy",
     headers={"event_id": "ID ответа", "event_time": "Дата ответа", "event_type": "Тип", "email": "Email",
              "phone": "Телефон"},
@@ -78,6 +83,7 @@ CLASSIC = WorldModel(
     entry={"awareness": 0.9, "question": 0.1},
     identity=IdentityModel(),
     noise={"visit:return": 0.15, "event:nps:nps_answer:passive": 0.03, "event:nps:nps_answer:detractor": 0.03},
+    feelings=worlds_feelings.CLASSIC,
 )
 
 #: classic with its stages named in Russian (the config proves Cyrillic works end to end).
@@ -89,7 +95,9 @@ CLASSIC_RU_NAMES = {
 
 def _renamed(model: WorldModel, template: str, names: dict[str, str]) -> WorldModel:
     stages = tuple(replace(s, name=names[s.name], back_to=tuple(names[b] for b in s.back_to)) for s in model.stages)
-    return replace(model, template=template, stages=stages, entry={names[k]: v for k, v in model.entry.items()})
+    feelings = worlds_feelings.renamed(model.feelings, names) if model.feelings else None
+    return replace(model, template=template, stages=stages, entry={names[k]: v for k, v in model.entry.items()},
+                   feelings=feelings)
 
 
 CLASSIC_RU = replace(_renamed(CLASSIC, "classic_ru", CLASSIC_RU_NAMES),
@@ -108,6 +116,12 @@ _MAILING_ECOM = GenericSource(
             "newsletter": {"campaign": ("weekly_digest", "sale_announcement")},
             "post_purchase": {"campaign": ("thank_you", "review_request", "cross_sell")}}),
     },
+)
+
+_SUPPORT = GenericSource(
+    name="support", system="the help desk's ticket and survey export (Usedesk-style CSV)",
+    ids=("email",), requires="email",
+    events={"delivery_late": GenericEvent(), "csat_answer": GenericEvent(variants={"": dict(_ANSWER)})},
 )
 
 ECOMMERCE = WorldModel(
@@ -131,7 +145,7 @@ ECOMMERCE = WorldModel(
                             lead_name="Заказ по телефону"),),
         prices=(1490, 2990, 4590, 7990, 12900, 24900), form_lead_name="Заказ с сайта",
     ),
-    generic=(_MAILING_ECOM,),
+    generic=(_MAILING_ECOM, _SUPPORT),
     stages=(
         StageModel("first_contact", {"visit": 1.0}, forward=0.7, skip=0.03, session=0.85, median_days=2),
         StageModel("catalogue", {"goal:catalog": 0.45, "goal:product": 0.4, "goal:reviews": 0.15},
@@ -149,6 +163,7 @@ ECOMMERCE = WorldModel(
     entry={"first_contact": 1.0},
     identity=IdentityModel(email_share=0.85, company_share=0.0),
     noise={"visit:return": 0.15, "event:mailing:email_open:newsletter": 0.25, "event:mailing:email_click:newsletter": 0.05},
+    feelings=worlds_feelings.ECOMMERCE,
 )
 
 # --------------------------------------------------------------------------- education: online courses
@@ -161,6 +176,8 @@ _LMS = GenericSource(
         "homework_submitted": GenericEvent(variants={"": {"course": ("Python с нуля", "Аналитик данных", "SQL для всех")}}),
         "webinar_attended": GenericEvent(variants={"": {"course": ("Python с нуля", "Аналитик данных", "SQL для всех")}}),
         "certificate_issued": GenericEvent(variants={"": {"course": ("Python с нуля", "Аналитик данных", "SQL для всех")}}),
+        "trial_lesson_missed": GenericEvent(), "payment_failed": GenericEvent(),
+        "lesson_rating": GenericEvent(variants={"": dict(_ANSWER)}), "nps_answer": GenericEvent(variants={"": dict(_ANSWER)}),
     },
     time_format="local",
     headers={"event_time": "created_at", "event_type": "action", "user_id": "student_id"},
@@ -206,6 +223,7 @@ EDUCATION = WorldModel(
     entry={"ad": 1.0},
     identity=IdentityModel(email_share=0.92, company_share=0.03),
     noise={"visit:return": 0.12},
+    feelings=worlds_feelings.EDUCATION,
 )
 
 # --------------------------------------------------------------------------- health: online consultations
@@ -219,6 +237,8 @@ _CLINIC = GenericSource(
         "test_results": GenericEvent(),
         "follow_up": GenericEvent(),
         "prescription": GenericEvent(),
+        "no_show": GenericEvent(),
+        "rating": GenericEvent(variants={"": dict(_ANSWER)}),
     },
     delimiter=";", encoding="cp1251", time_format="dmy",
     headers={"event_id": "Номер записи", "event_time": "Дата", "event_type": "Событие", "customer_id": "Номер карты",
@@ -266,6 +286,7 @@ HEALTH = WorldModel(
     entry={"search": 0.92, "booking": 0.08},
     identity=IdentityModel(email_share=0.5, company_share=0.0),
     noise={"visit:return": 0.1},
+    feelings=worlds_feelings.HEALTH,
 )
 
 # --------------------------------------------------------------------------- fashion retail: stores and a loyalty card
@@ -276,14 +297,17 @@ _STORE = GenericSource(
     name="store", system="in-store analytics: Wi-Fi and app check-ins, fitting rooms, stylists (CSV)",
     ids=("phone",), requires="phone",
     events={"store_visit": GenericEvent(channel="offline"), "fitting": GenericEvent(channel="offline"),
-            "item_reserved": GenericEvent(channel="offline"), "stylist_consultation": GenericEvent(channel="offline")},
+            "item_reserved": GenericEvent(channel="offline"), "stylist_consultation": GenericEvent(channel="offline"),
+            "fitting_queue": GenericEvent(channel="offline"),
+            "survey_answer": GenericEvent(channel="offline", variants={"": dict(_ANSWER)})},
     time_format="local", properties={"store": _STORES},
 )
 _POS = GenericSource(
     name="pos", system="the tills' receipts (1C:Розница export: ';', cp1251, DD.MM.YYYY, decimal comma)",
     ids=("customer_id", "phone"), requires="phone",
     events={"purchase": GenericEvent(channel="offline", revenue=(2990, 4590, 6990, 9990, 14990, 24990),
-                                     variants={"": {"payment": ("карта", "наличные", "СБП")}})},
+                                     variants={"": {"payment": ("карта", "наличные", "СБП")}}),
+            "return": GenericEvent(channel="offline")},
     delimiter=";", encoding="cp1251", time_format="dmy",
     headers={"event_id": "Номер чека", "event_time": "Дата", "event_type": "Операция", "customer_id": "Карта лояльности",
              "phone": "Телефон", "revenue": "Сумма"},
@@ -333,6 +357,7 @@ FASHION_RETAIL = WorldModel(
            "event:loyalty:profile_updated": 0.12},
     bridge_event="event:loyalty:profile_updated",
     weekdays=WEEKDAYS_RETAIL, hours=HOURS_STORE,
+    feelings=worlds_feelings.FASHION_RETAIL,
 )
 
 # --------------------------------------------------------------------------- travel: a tour agency
@@ -346,7 +371,8 @@ _PARTNERS = GenericSource(
 _TRIPS = GenericSource(
     name="trips", system="trip support: the tour operator's and the messenger bot's events (CSV)",
     ids=("phone", "crm_contact_id"), requires="phone",
-    events={"trip_started": GenericEvent(), "support_chat": GenericEvent(), "trip_finished": GenericEvent()},
+    events={"trip_started": GenericEvent(), "support_chat": GenericEvent(), "trip_finished": GenericEvent(),
+            "visa_question": GenericEvent(), "chat_rating": GenericEvent(variants={"": dict(_ANSWER)})},
     properties={"destination": ("Турция", "ОАЭ", "Таиланд", "Абхазия", "Алтай")},
 )
 _FEEDBACK = GenericSource(
@@ -405,6 +431,7 @@ TRAVEL = WorldModel(
     entry={"referral": 1.0},
     identity=IdentityModel(email_share=0.7, company_share=0.04, devices={1: 0.6, 2: 0.3, 3: 0.1}),
     noise={"visit:return": 0.12, "event:feedback:review_submitted:negative": 0.02},
+    feelings=worlds_feelings.TRAVEL,
 )
 
 #: Every template's world, by template name.

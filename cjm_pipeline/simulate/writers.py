@@ -20,6 +20,9 @@ Files (``out`` is the folder given to ``cjm simulate --out``)::
     truth/paths.csv                 each person's staged events in order (event_ts, stage order,
                                     event_id): the true stage path
     truth/people.csv                each person: devices, phone, e-mail, shared phones, events
+    truth/feedback.csv              each survey answer: event_id, person, time, the stage the person was
+                                    in, the score and how many pains they had met (simulate/feelings.py)
+    truth/pains.csv                 each pain met: event_id, person, time, stage and the pain's name
     truth/world.json                the options and the counts
 
 Every file is written in a fixed order with fixed formatting, so the same world gives
@@ -55,6 +58,8 @@ EVENT_COLUMNS = ["event_id", "source", "person_id", "event_ts", "event_type", "s
 PATH_COLUMNS = ["person_id", "seq", "event_ts", "stage", "event_id"]
 PEOPLE_COLUMNS = ["person_id", "devices", "phone", "email", "company_phone", "shares_phone_with", "records",
                   "events", "staged_events", "stage_path"]
+FEEDBACK_COLUMNS = ["event_id", "person_id", "event_ts", "stage", "score", "pains"]
+PAIN_COLUMNS = ["event_id", "person_id", "event_ts", "stage", "pain"]
 
 UTC3 = 3 * 3600
 
@@ -398,6 +403,13 @@ def write_truth(world: World, out: Path, truth: Truth, options: dict) -> dict:
                     p.shares_phone_with or "", *counts[p.person_id], stage_paths.get(p.person_id, ""))
                    for p in world.people]
     write_text(out / "truth" / "people.csv", csv_text(PEOPLE_COLUMNS, people_rows), truth.files)
+    if m.feelings:  # the survey answers and pains (simulate/feelings.py), with the stage the person was in
+        answers = sorted(world.answers, key=lambda a: (a.person, a.time, a.event_id))
+        write_text(out / "truth" / "feedback.csv", csv_text(FEEDBACK_COLUMNS, (
+            (a.event_id, a.person, iso_utc(a.time), a.stage, a.score, a.pains) for a in answers)), truth.files)
+        hits = sorted(world.pain_hits, key=lambda h: (h.person, h.time, h.event_id))
+        write_text(out / "truth" / "pains.csv", csv_text(PAIN_COLUMNS, (
+            (h.event_id, h.person, iso_utc(h.time), h.stage, h.pain) for h in hits)), truth.files)
     summary = {
         **options,
         "stages": m.stage_names,
@@ -408,6 +420,8 @@ def write_truth(world: World, out: Path, truth: Truth, options: dict) -> dict:
         "events": len(events),
         "staged_events": sum(len(v) for v in paths.values()),
         "records_by_source": {s: sum(1 for r in records if r[0] == s) for s in m.source_names()},
+        "answers": len(world.answers),
+        "pains": len(world.pain_hits),
         "files": len(truth.files) + 1,
     }
     write_text(out / "truth" / "world.json", json.dumps(summary, ensure_ascii=False, indent=2) + "\n", truth.files)
@@ -430,4 +444,5 @@ def write_world(world: World, out: Path, options: dict) -> tuple[Truth, dict]:
     return truth, summary
 
 
-__all__ = ["write_world", "generic_columns", "RECORD_COLUMNS", "EVENT_COLUMNS", "PATH_COLUMNS", "PEOPLE_COLUMNS"]
+__all__ = ["write_world", "generic_columns", "RECORD_COLUMNS", "EVENT_COLUMNS", "PATH_COLUMNS", "PEOPLE_COLUMNS",
+           "FEEDBACK_COLUMNS", "PAIN_COLUMNS"]
