@@ -26,7 +26,7 @@ import plotly.graph_objects as go
 from .. import __version__
 from ..coverage import CoverageIssue
 from .charts import fmt_gap
-from .i18n import _counted, barrier_sentence, fmt_duration, fmt_int, fmt_pct, labels
+from .i18n import _counted, barrier_sentence, fmt_duration, fmt_int, fmt_pct, is_missing, labels
 from .map_page import MAP_CSS, map_grid
 from .predict_page import predict_html
 
@@ -106,18 +106,11 @@ def html_table(frame: pd.DataFrame, columns: list[tuple[str, str, Callable[[Any]
         for col, _, fmt in columns:
             value = rec.get(col)
             if fmt is None:
-                cells.append(f"<td>{_esc('' if _missing(value) else value)}</td>")
+                cells.append(f"<td>{_esc('' if is_missing(value) else value)}</td>")
             else:
                 cells.append(f"<td class='num'>{_esc(fmt(value))}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-
-
-def _missing(value: Any) -> bool:
-    try:
-        return value is None or bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
 
 
 def top_barriers(barriers: pd.DataFrame, n: int = 3) -> pd.DataFrame:
@@ -290,8 +283,8 @@ def tables_html(data: ReportData, lang: str) -> str:
                          for v, u in zip(kpis["target"], kpis["unit"])],
             actual_text=[fmt_duration(v, lang) if u == "seconds" else fmt_pct(v, lang)
                          for v, u in zip(kpis["actual"], kpis["unit"])],
-            met_text=["–" if _missing(m) else (lab["yes"] if m else lab["no"]) for m in kpis["met"]],
-            gap_text=[fmt_gap(None if _missing(g) else float(g), str(u), lang)
+            met_text=["–" if is_missing(m) else (lab["yes"] if m else lab["no"]) for m in kpis["met"]],
+            gap_text=[fmt_gap(None if is_missing(g) else float(g), str(u), lang)
                       for g, u in zip(kpis["gap"], kpis["unit"])])
     section("kpis", lab["table_kpis"], html_table(kpis, [
         ("stage", lab["col_stage"], None), ("kpi_name", lab["col_kpi"], None),
@@ -313,7 +306,7 @@ def tables_html(data: ReportData, lang: str) -> str:
     ], lab["empty_table"]))
     coverage = t["stage_coverage"]
     if not coverage.empty:
-        coverage = coverage.assign(stage=[lab["no_stage"] if _missing(o) else s
+        coverage = coverage.assign(stage=[lab["no_stage"] if is_missing(o) else s
                                           for s, o in zip(coverage["stage"], coverage["stage_order"])])
     section("coverage", lab["table_coverage"], html_table(coverage, [
         ("stage", lab["col_stage"], None), ("events", lab["col_events"], n), ("customers", lab["col_customers"], n),

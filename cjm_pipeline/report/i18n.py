@@ -280,13 +280,12 @@ def labels(lang: str = "en") -> dict[str, str]:
 
 
 def is_missing(x: Any) -> bool:
-    """None, pd.NA, NaT or a float NaN: a value to show as ``–``."""
-    if x is None or x is pd.NA or x is pd.NaT:
-        return True
-    try:
-        return bool(isinstance(x, float) and math.isnan(x))
-    except TypeError:
-        return False
+    """None, pd.NA, NaT (pandas' or numpy's) or a NaN: a value to show as ``–``; never a list.
+
+    >>> [is_missing(v) for v in (None, pd.NA, pd.NaT, float("nan"), 0, "", [None])]
+    [True, True, True, True, False, False, False]
+    """
+    return x is None or (pd.api.types.is_scalar(x) and bool(pd.isna(x)))
 
 
 def fmt_int(n: Any, lang: str = "en") -> str:
