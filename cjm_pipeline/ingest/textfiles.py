@@ -104,15 +104,20 @@ def read_delimited(path: Path, src: SourceConfig, *, default_delimiter: str | No
         return _read_tsv(path, src, default_delimiter)
     text = decode(path, src)
     first_line = text.splitlines()[0] if text else ""  # \n, \r\n or an old Mac's \r
-    if not first_line.strip():
-        raise InputDataError(src.name, str(path), "the file is empty or its first line is blank (no header row)")
-    if src.delimiter != "auto":
-        delimiter = src.delimiter.encode().decode("unicode_escape")
-    else:
-        delimiter = default_delimiter or sniff_delimiter(first_line)
+    delimiter = _header_delimiter(path, src, default_delimiter, first_line)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header = clean_header(next(reader))
     return Table(header, _csv_rows(reader, header, delimiter))
+
+
+def _header_delimiter(path: Path, src: SourceConfig, default_delimiter: str | None, first_line: str) -> str:
+    """The delimiter of a file whose header is ``first_line``: the source's own, else the format's
+    default, else sniffed from the header; a blank header line is an error naming the file."""
+    if not first_line.strip():
+        raise InputDataError(src.name, str(path), "the file is empty or its first line is blank (no header row)")
+    if src.delimiter != "auto":
+        return src.delimiter.encode().decode("unicode_escape")
+    return default_delimiter or sniff_delimiter(first_line)
 
 
 def _read_tsv(path: Path, src: SourceConfig, default_delimiter: str | None) -> Table:
@@ -120,12 +125,7 @@ def _read_tsv(path: Path, src: SourceConfig, default_delimiter: str | None) -> T
     with the file (:mod:`.textstream`)."""
     lines = textstream.lines(path, src)
     first_line = next(lines, "").rstrip("\r")
-    if not first_line.strip():
-        raise InputDataError(src.name, str(path), "the file is empty or its first line is blank (no header row)")
-    if src.delimiter != "auto":
-        delimiter = src.delimiter.encode().decode("unicode_escape")
-    else:
-        delimiter = default_delimiter or sniff_delimiter(first_line)
+    delimiter = _header_delimiter(path, src, default_delimiter, first_line)
     header = clean_header([_unescape_tsv(h) for h in first_line.split(delimiter)])
     return Table(header, _tsv_rows(lines, header, delimiter))
 
