@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shutil
 from pathlib import Path
 
 import yaml
@@ -34,13 +35,26 @@ FUNNEL_WINDOW_S = 90 * 86_400
 
 def write_config(world: World, run_dir: Path, *, memory_limit: str | None, incremental: bool = False) -> Path:
     """The benchmark's pipeline config (YAML in ``run_dir``): the four generic sources, stages by
-    event type, the journey map's feedback and pains, the ordered funnel over all stages. ``incremental`` reads each source's whole
-    folder (history and the next day) instead of the history only."""
+    event type, the journey map's feedback and pains, the ordered funnel over all stages.
+
+    Each source reads its folder ``run_dir/sources/<source>/``, which links to the world's history
+    files; ``incremental`` adds the links to the next day's files, as a nightly export lands in
+    the folder a cron job reads, and leaves the config as it was (so the run continues the last
+    build rather than rebuilding: :mod:`cjm_pipeline.incremental`)."""
+    if not incremental:  # a fresh full run: the history alone
+        shutil.rmtree(run_dir / "sources", ignore_errors=True)
+    for s in SOURCES:
+        folder = run_dir / "sources" / s
+        folder.mkdir(parents=True, exist_ok=True)
+        for f in sorted(world.history_dir(s).glob("*.parquet")) + (
+                sorted(world.next_day_dir(s).glob("*.parquet")) if incremental else []):
+            link = folder / f"{f.parent.name}-{f.name}"
+            if not link.exists():
+                link.symlink_to(f.resolve())
     cfg = {
         "warehouse": str(run_dir / "warehouse.duckdb"),
         "timezone": "UTC",
-        "sources": [{"name": s, "format": "generic_events",
-                     "path": str(world.root / s if incremental else world.history_dir(s))} for s in SOURCES],
+        "sources": [{"name": s, "format": "generic_events", "path": str(run_dir / "sources" / s)} for s in SOURCES],
         "stages": [{"name": name, "rules": [{"event_type": list(types)}]} for name, types in STAGE_RULES],
         **MAP_SECTIONS,
         "funnel": {"mode": "ordered", "window": FUNNEL_WINDOW},
@@ -48,8 +62,7 @@ def write_config(world: World, run_dir: Path, *, memory_limit: str | None, incre
     }
     if memory_limit:
         cfg["memory_limit"] = memory_limit
-    path = run_dir / ("bench_incremental.yaml" if incremental else "bench.yaml")
-    run_dir.mkdir(parents=True, exist_ok=True)
+    path = run_dir / "bench.yaml"
     path.write_text(yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True), encoding="utf-8")
     return path
 

@@ -91,10 +91,14 @@ def main(debug: bool) -> None:
 @CONFIG_OPTION
 @click.option("--until", metavar="STEP", help="Stop after this step (see `cjm steps`); skips exports.")
 @click.option("--full-refresh", is_flag=True, help="Forget what was loaded and re-read every input file.")
+@click.option("--rebuild", is_flag=True, help="Recompute every step (default: only what new files touch; same tables).")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the summary.")
 @handle_errors
-def run(config_path: str, until: str | None, full_refresh: bool, quiet: bool) -> None:
-    """Ingest new files, rebuild every table and export the CSVs.
+def run(config_path: str, until: str | None, full_refresh: bool, rebuild: bool, quiet: bool) -> None:
+    """Ingest new files, bring every table up to date and export the CSVs.
+
+    A nightly run recomputes only the customers its new files touch when the last run built everything
+    with this config and version; else (or with --rebuild) every step is rebuilt, and it says why.
 
     The tables are built on the config's engine: DuckDB (the default) or Apache Spark
     (`engine: spark`; they are copied back into the DuckDB warehouse).
@@ -108,14 +112,15 @@ def run(config_path: str, until: str | None, full_refresh: bool, quiet: bool) ->
     cfg = load_config(config_path)
     rep = Reporter(quiet)
     try:
-        result = pipeline.run(cfg, until=until, full_refresh=full_refresh, log=rep.log, on_step=rep.step)
+        result = pipeline.run(cfg, until=until, full_refresh=full_refresh, rebuild=rebuild, log=rep.log,
+                              on_step=rep.step)
     finally:
         rep.done()
     t = result.totals
     loaded = sum(1 for f in result.loads if f.status == "loaded")
     skipped = sum(1 for f in result.loads if f.status == "skipped")
     unreadable = sum(1 for f in result.loads if f.status == "quarantined")
-    click.echo(f"cjm run {result.run_id}: {result.status} in {result.seconds:.1f} s")
+    click.echo(f"cjm run {result.run_id}: {result.status} in {result.seconds:.1f} s ({result.build})")
     click.echo(f"  input: {loaded} new file(s), {skipped} already loaded"
                + (f", {unreadable} unreadable file(s) quarantined" if unreadable else "") + f"; rows in {t['rows_in']:,}: "
                f"loaded {t['rows_loaded']:,}, duplicate {t['rows_duplicate']:,}, quarantined {t['rows_quarantined']:,}")

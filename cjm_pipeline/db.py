@@ -244,6 +244,30 @@ def drop_relation(con: duckdb.DuckDBPyConnection, name: str) -> None:
         con.execute(f"drop {'view' if kind == 'VIEW' else 'table'} if exists {name}").fetchall()
 
 
+def narrowed_view(con: duckdb.DuckDBPyConnection, name: str, column: str, scope_schema: str, scope_table: str,
+                  scope_column: str) -> None:
+    """In the current schema, view ``name``: the rows of ``main.<name>`` whose ``column`` is in
+    ``<scope_schema>.<scope_table>.<scope_column>`` (a nightly run's scope, :mod:`cjm_pipeline.incremental`)."""
+    t, c, s, st, sc = (check_table_name(x) for x in (name, column, scope_schema, scope_table, scope_column))
+    con.execute(f"create or replace view {t} as select x.* from main.{t} as x "
+                f"semi join {s}.{st} as k on k.{sc} = x.{c}").fetchall()
+
+
+def replace_rows(con: duckdb.DuckDBPyConnection, table: str, column: str, scope_schema: str, scope_table: str,
+                 scope_column: str) -> None:
+    """Replace the rows of ``main.<table>`` whose ``column`` is in the scope with the rows of
+    ``<scope_schema>.<table>`` (recomputed for that scope), in one transaction."""
+    t, c, s, st, sc = (check_table_name(x) for x in (table, column, scope_schema, scope_table, scope_column))
+    con.execute("begin transaction").fetchall()
+    try:
+        con.execute(f"delete from main.{t} where {c} in (select {sc} from {s}.{st})").fetchall()
+        con.execute(f"insert into main.{t} by name select * from {s}.{t}").fetchall()
+        con.execute("commit").fetchall()
+    except BaseException:
+        con.execute("rollback").fetchall()
+        raise
+
+
 def checkpoint(con: duckdb.DuckDBPyConnection) -> None:
     """Write everything to the database file (nothing left in its WAL)."""
     con.execute("checkpoint").fetchall()

@@ -20,7 +20,7 @@ from typing import Any, Callable
 import duckdb
 import pandas as pd
 
-from . import coverage, db, export, ingest, journey_map, predict, publish, runs
+from . import coverage, db, export, incremental, ingest, journey_map, predict, publish, runs
 from .config import FunnelConfig, NamedFunnelConfig, PipelineConfig, check_funnel_stages
 from .engines import Engine
 from .errors import ConfigError
@@ -163,12 +163,16 @@ def build_named_funnel(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, name
     return results
 
 
-def run(cfg: PipelineConfig, *, until: str | None = None, full_refresh: bool = False, export_outputs: bool = True,
-        log: Callable[[str], None] = lambda m: None,
+def run(cfg: PipelineConfig, *, until: str | None = None, full_refresh: bool = False, rebuild: bool = False,
+        export_outputs: bool = True, log: Callable[[str], None] = lambda m: None,
         on_step: Callable[[Step, int, int], None] | None = None) -> RunResult:
-    """Ingest new files, rebuild every step, export the outputs and record the run, publishing all of
-    it at once or nothing (:mod:`cjm_pipeline.publish`): the run works on a copy of the warehouse and
-    writes its files into a folder of its own, then switches both.
+    """Ingest new files, bring every step up to date, export the outputs and record the run, publishing
+    all of it at once or nothing (:mod:`cjm_pipeline.publish`): the run works on a copy of the
+    warehouse and writes its files into a folder of its own, then switches both.
+
+    The steps are recomputed only for the loads, events and customers the new files touch when the
+    last build allows it (:mod:`cjm_pipeline.incremental`; the tables are the same as a full
+    rebuild's), and rebuilt whole otherwise or with ``rebuild``; ``result.build`` says which and why.
 
     With ``until``, the steps after it are not built, their tables are dropped (every table of the
     published warehouse is of one run) and no files are written.
@@ -195,7 +199,7 @@ def run(cfg: PipelineConfig, *, until: str | None = None, full_refresh: bool = F
                 for message in runs.recover(con, journal, cfg.output_dir):
                     warn(message)
                 journal.append("started", runs.run_record(cfg, result, started_at))
-                _build(con, cfg, steps, result, started_at, out, log, on_step, warn, full_refresh)
+                _build(con, cfg, steps, result, started_at, out, log, on_step, warn, full_refresh, rebuild)
                 if until is not None:
                     _drop_after(con, steps)
                 result.status = "success"
@@ -229,18 +233,29 @@ def run(cfg: PipelineConfig, *, until: str | None = None, full_refresh: bool = F
 
 def _build(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, steps: tuple[Step, ...], result: RunResult,
            started_at, out: Path | None, log: Callable[[str], None], on_step, warn: Callable[[str], None],
-           full_refresh: bool) -> None:
+           full_refresh: bool, rebuild: bool = False) -> None:
     """Everything a run writes into its working copy: ingest, the config tables, the steps (on the
     config's engine), identity bookkeeping, the row accounting, the exports and the named funnels."""
     result.loads = ingest.ingest_all(con, cfg, result.run_id, full_refresh=full_refresh, log=log, warn=warn)
-    for done in runs.migrate(con, cfg, policy_for(cfg)):
+    migrated = list(runs.migrate(con, cfg, policy_for(cfg)))
+    for done in migrated:
         log("migrated: " + done)
     write_config_tables(con, cfg, started_at)
     params = params_for(cfg, run_id=result.run_id, run_started=started_at)
-    engine = start_engine(con, cfg, log)
-    result.steps = run_steps(engine, cfg, steps, params=params, on_step=on_step, on_done=lambda r: log(
-        f"step {r.step}: " + ("view" if r.rows is None else f"{r.rows} rows") + f" in {r.seconds:.2f} s"
-        + (f" ({r.rounds} rounds)" if r.rounds else "")))
+    done = lambda r: log(f"step {r.step}: " + ("view" if r.rows is None else f"{r.rows} rows")  # noqa: E731
+                         + f" in {r.seconds:.2f} s" + (f" ({r.rounds} rounds)" if r.rounds else ""))
+    plan = incremental.plan(con, cfg, result.run_id, steps, rebuild=rebuild, full_refresh=full_refresh,
+                            migrated=bool(migrated))
+    if plan.incremental:
+        result.steps, customers = incremental.run_steps(con, steps, params, on_step=on_step, on_done=done, log=log)
+        result.build = (f"incremental: {customers} customers recomputed" if customers is not None
+                        else "incremental up to the identity steps, then every step rebuilt")
+        engine = con
+    else:
+        result.build = f"full: {plan.reason}"
+        engine = start_engine(con, cfg, log)
+        result.steps = run_steps(engine, cfg, steps, params=params, on_step=on_step, on_done=done)
+    log(f"build {result.build}")
     if engine is not con:  # the step tables come back to the warehouse; its views are made there as on DuckDB
         tables = [s.name for s in steps if s.materialize == "table"]
         engine.save_to_duckdb(con, tables)
@@ -262,7 +277,9 @@ def _build(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, steps: tuple[Ste
         for message in predict.run_warnings(con):
             warn(message)
     if len(steps) < len(STEPS):
+        incremental.forget_build(con)
         return
+    incremental.record_build(con, cfg, result.run_id)
     if out is not None:
         result.exports = [str(p) for p in export.export_all(con, cfg, kind="run", run_id=result.run_id, out_dir=out)]
     for named in cfg.funnels:

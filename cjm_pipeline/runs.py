@@ -86,6 +86,8 @@ class RunResult:
     """What the run warns about (``cjm run`` prints them): stage rules and stages that matched no
     event (:mod:`cjm_pipeline.coverage`), flagged customers, files loaded with other settings, ..."""
     seconds: float = 0.0
+    build: str = ""
+    """``incremental: N customers recomputed`` or ``full: <why every step was rebuilt>``."""
 
     @property
     def totals(self) -> dict[str, int]:
@@ -177,7 +179,7 @@ def check_accounting(acc: pd.DataFrame) -> None:
 #: The columns of ``_cjm_runs``, in order.
 RUN_COLUMNS = ("run_id", "kind", "started_at", "finished_at", "status", "error", "config_path", "config_sha256",
                "cjm_version", "duckdb_version", "files_loaded", "files_skipped", "rows_in", "rows_loaded",
-               "rows_duplicate", "rows_quarantined", "row_counts", "step_seconds", "engine")
+               "rows_duplicate", "rows_quarantined", "row_counts", "step_seconds", "engine", "build")
 
 
 def run_record(cfg: PipelineConfig, result: RunResult, started_at: dt.datetime, *, error: str | None = None,
@@ -194,6 +196,7 @@ def run_record(cfg: PipelineConfig, result: RunResult, started_at: dt.datetime, 
         "row_counts": json.dumps({r.step: r.rows for r in result.steps if r.rows is not None}),
         "step_seconds": json.dumps({r.step: round(r.seconds, 4) for r in result.steps}),
         "engine": cfg.engine,
+        "build": result.build or None,
     }
 
 

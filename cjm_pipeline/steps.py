@@ -67,6 +67,10 @@ class Step:
     """``table``, or ``view`` for an intermediate job inlined into the step that reads it."""
     python: Callable[[dict[str, pd.DataFrame], dict[str, Any]], pd.DataFrame] | None = None
     """Builds the table from the input tables and the run parameters, instead of a SQL file."""
+    scope: str | None = None
+    """``loads``, ``events`` or ``customers``: the table is per row of that kind, and a nightly run
+    recomputes only the rows of the loads, events or customers the night touched
+    (:mod:`cjm_pipeline.incremental`); none: the step is rebuilt whole."""
 
     def sql_path(self, params: dict[str, Any] | None = None) -> str:
         """The SQL file for these run parameters (relative to ``sql/``)."""
@@ -177,10 +181,10 @@ STEPS: tuple[Step, ...] = (
          doc="event and version times in UTC, from every spelling the sources use"),
     Step("stg_checked", "staging", ("stg_times", "cfg_time_range"), materialize="view",
          doc="each row's stable event_id and, for an unusable row, the reason (an implausible time included)"),
-    Step("stg_events", "staging", ("stg_checked", "raw_reference", "cfg_reference_lookups"),
+    Step("stg_events", "staging", ("stg_checked", "raw_reference", "cfg_reference_lookups"), scope="loads",
          doc="raw rows typed and checked, with names from the parsers' dictionaries; rejected records marked"),
     # events: one row per distinct event, and every input row accounted for
-    Step("events", "events", ("stg_events", "cfg_sources"), grain=("event_id",),
+    Step("events", "events", ("stg_events", "cfg_sources"), grain=("event_id",), scope="events",
          doc="unified events, duplicates removed"),
     Step("quarantine", "events", ("raw_rejects", "stg_events", "cfg_sources"), order=("source", "file", "row_number"),
          doc="input rows that could not be loaded, with the reason"),
@@ -189,10 +193,12 @@ STEPS: tuple[Step, ...] = (
          grain=("source",), doc="rows in = loaded + duplicate + quarantined, per source"),
     # identity: customers
     Step("event_identifiers", "identity", ("events", "cfg_identity_blocklist"), grain=("event_id", "identifier"),
+         scope="events",
          doc="identifier observations: which event carried which identifier (cleaned, raw), blocked or not"),
     Step("identity_hubs", "identity", ("event_identifiers", "cfg_identity_hub_types"), grain=("identifier",),
          doc="phones/e-mails on too many CRM contacts: they join nobody"),
     Step("event_nodes", "identity", ("events", "event_identifiers", "identity_hubs"), grain=("event_id",),
+         scope="events",
          doc="each event's identity node (its smallest linking identifier, or the event itself)"),
     Step("identity_edges", "identity", ("event_nodes", "event_identifiers", "identity_hubs"), grain=("id_a", "id_b"),
          doc="identifier pairs seen in one record (blocked identifiers and hubs excluded)"),
@@ -211,6 +217,7 @@ STEPS: tuple[Step, ...] = (
     Step("identity_flagged", "identity", ("identity_map",), grain=("customer_id",),
          doc="customers with more identifiers than identity.flag_component_size"),
     Step("customer_events", "identity", ("events", "event_nodes", "identity_map"), grain=("event_id",),
+         scope="events",
          doc="each event's customer_id (with its source, type and time)"),
     # stages: each event's stage
     Step("rule_keys", "stages", ("cfg_rule_conditions", "cfg_map_conditions"), materialize="view",
@@ -223,7 +230,9 @@ STEPS: tuple[Step, ...] = (
     Step("signature_rules", "stages", ("signature_keys",), materialize="view",
          doc="every (signature, rule) that matches: the rules whose every key matches"),
     Step("classified_events", "stages", ("event_signatures", "signature_rules", "customer_events", "cfg_stage_rules"),
-         grain=("event_id",), doc="events with their customer_id and stage (first matching rule)"),
+         grain=("event_id",), scope="customers", doc="events with their customer_id and stage (first matching rule)"),
+    Step("data_cutoff", "stages", ("classified_events",),
+         doc="the data's last event: journeys and visits whose window ended by then are complete"),
     Step("stage_coverage", "stages", ("classified_events", "cfg_stages"), grain=("stage",), order=("stage_order", "stage"),
          doc="events and customers per stage, and events with no stage"),
     Step("unmatched_event_types", "stages", ("classified_events",), grain=("source", "event_type"),
@@ -232,9 +241,10 @@ STEPS: tuple[Step, ...] = (
          order=("stage_order", "rule_index", "cond_key"),
          doc="per stage rule and key: events the rule matches, the key alone matches, and the rule gives its stage"),
     # journey: the stage timeline, whatever the funnel settings
-    Step("stage_visits", "journey", ("classified_events",), grain=("customer_id", "visit_index"),
+    Step("stage_visits", "journey", ("classified_events",), grain=("customer_id", "visit_index"), scope="customers",
          doc="consecutive events of one stage collapsed into visits"),
     Step("stage_transitions", "journey", ("stage_visits",), grain=("customer_id", "transition_index"),
+         scope="customers",
          doc="moves between consecutive visits: start, forward, skip, back, end"),
     Step("transitions", "journey", ("stage_transitions",), grain=("from_stage", "to_stage"),
          order=("from_order", "to_order", "from_stage", "to_stage"), doc="stage transition matrix"),
@@ -247,11 +257,12 @@ STEPS: tuple[Step, ...] = (
          doc="active customers per current stage at the end of each day, and the (lapsed) band"),
     # map: what customers do, say and hit at each stage, whatever the funnel settings (the journey map's inputs)
     Step("visit_touchpoints", "map", ("classified_events", "stage_visits", "stage_transitions"),
-         grain=("customer_id", "visit_index", "touchpoint"),
+         grain=("customer_id", "visit_index", "touchpoint"), scope="customers",
          doc="each stage visit's events by event type, source and channel (unstaged ones during it too), with the "
              "visit's stage and when it moves on"),
     Step("map_events", "map", ("event_signatures", "signature_rules", "classified_events", "stage_visits",
                                "cfg_feedback", "cfg_pains", "cfg_stages"), grain=("event_id", "rule_set"),
+         scope="customers",
          doc="feedback answers and pain events (first matching entry), at their stage; scores parsed and checked"),
     Step("feedback_invalid", "map", ("map_events",), grain=("event_id",), order=("event_ts", "event_id"),
          doc="feedback answers whose score is empty, not a number or off the scale, with the reason"),
@@ -259,15 +270,16 @@ STEPS: tuple[Step, ...] = (
          order=("stage_order", "feedback_order"),
          doc="per stage (and feedback entry): answers, customers, mean score, normalised score, NPS, negative share"),
     # funnel: depends on the funnel settings (rebuilt by `cjm funnel` and for each named funnel)
-    Step("funnel_events", "funnel", ("classified_events", "event_identifiers"), grain=("event_id",),
+    Step("funnel_events", "funnel", ("classified_events", "event_identifiers"), grain=("event_id",), scope="customers",
          variant_param="unit", variants=FUNNEL_UNITS,
          doc="the events the funnel reads, each with its unit: customer, CRM deal or session (funnel.unit)"),
-    Step("funnel_positions", "funnel", ("funnel_events", "cfg_funnel_steps"), grain=("unit_id", "pos"),
+    Step("funnel_positions", "funnel", ("funnel_events", "cfg_funnel_steps"), grain=("unit_id", "pos"), scope="customers",
          doc="each unit's funnel-stage events in order, with their stage visit, and the attempts' anchors"),
     Step("funnel_attempts", "funnel", ("funnel_positions", "funnel_events", "cfg_funnel_steps"),
-         grain=("unit_id", "attempt", "step"), variant_param="attempt_rule", variants=ATTEMPT_RULES,
+         grain=("unit_id", "attempt", "step"), variant_param="attempt_rule", variants=ATTEMPT_RULES, scope="customers",
          doc="per attempt (step-1 entry), the steps it reaches: event chains (ordered, strict) or furthest stage"),
-    Step("funnel_customer_steps", "funnel", ("funnel_attempts", "classified_events"), grain=("unit_id", "step"),
+    Step("funnel_customer_steps", "funnel", ("funnel_attempts", "data_cutoff"), grain=("unit_id", "step"),
+         scope="customers",
          doc="per unit (customer, deal or session), the steps of its best attempt, and whether its window has closed"),
     Step("funnel", "funnel", ("funnel_customer_steps", "funnel_events", "cfg_funnel_steps"), grain=("step",),
          doc="the ordered funnel with conversion, drop-off and time to convert"),
@@ -280,7 +292,7 @@ STEPS: tuple[Step, ...] = (
          grain=("period_start", "step"), doc="the funnel by entry period, each period's best attempt per customer"),
     # outputs: read the journey and the funnel layers
     Step("journeys", "outputs", ("classified_events", "stage_visits", "stage_transitions", "funnel_customer_steps",
-                                 "cfg_funnel_steps"), grain=("customer_id",),
+                                 "cfg_funnel_steps"), grain=("customer_id",), scope="customers",
          doc="one row per customer: path, furthest stage, back-steps, conversion"),
     Step("loops", "outputs", ("stage_visits", "stage_transitions", "journeys"), grain=("from_stage", "to_stage"),
          order=("from_order", "to_order"),
@@ -298,8 +310,8 @@ STEPS: tuple[Step, ...] = (
          grain=("stage", "rank"), order=("stage_order", "rank"),
          doc="per stage, pains (rules, low scores, back-steps, funnel barriers): customers, forward rate hit vs not"),
     # predict: where each customer goes next, and which channels earn the conversion (the main funnel's goal)
-    Step("visit_outcomes", "predict", ("stage_visits", "classified_events", "cfg_funnel_steps"),
-         grain=("customer_id", "visit_index"),
+    Step("visit_outcomes", "predict", ("stage_visits", "data_cutoff", "cfg_funnel_steps"),
+         grain=("customer_id", "visit_index"), scope="customers",
          doc="each stage visit's outcome within the window: the next stage, (end), or still open; the next goal visit"),
     Step("stage_next", "predict", ("visit_outcomes",), grain=("from_stage", "to_stage"),
          order=("from_order", "to_order", "from_stage", "to_stage"),
@@ -324,6 +336,7 @@ STEPS: tuple[Step, ...] = (
     Step("prediction_calibration", "predict", ("prediction_backtest",), grain=("model", "decile"),
          doc="the back-test by decile of predicted probability: mean predicted against observed"),
     Step("attribution_touches", "predict", ("classified_events", "cfg_funnel_steps"), grain=("customer_id", "pos"),
+         scope="customers",
          doc="each converter's touchpoints with a channel, up to the conversion (the goal's first event)"),
     Step("attribution_paths", "predict", ("attribution_touches", "classified_events"), grain=("from_state", "to_state"),
          doc="moves between channels over every customer's path, (start) to (conversion) or (null)"),

@@ -20,8 +20,9 @@ def test_inputs_are_sources_or_earlier_outputs():
         built.add(step.name)
 
 
-#: Read-only queries the Python API runs over a built warehouse (not pipeline steps).
-QUERY_DIRS = ("queries/",)
+#: Read-only queries the Python API runs over a built warehouse, and the scope queries of a nightly
+#: run (cjm_pipeline.incremental): not pipeline steps.
+QUERY_DIRS = ("queries/", "incremental/")
 
 
 def test_every_sql_file_belongs_to_exactly_one_step():

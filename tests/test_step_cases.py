@@ -192,8 +192,9 @@ def load_case(path: Path) -> dict:
 
 
 #: Table steps that, like views, are made from their own inputs when a case gives no rows for them:
-#: the rule matcher (``classified_events``, ``map_events`` and ``rule_coverage`` read it over ``events``).
-BUILT_FROM_INPUTS = ("signature_keys",)
+#: the rule matcher (``classified_events``, ``map_events`` and ``rule_coverage`` read it over ``events``)
+#: and the data cutoff (the last of the ``classified_events`` a case gives).
+BUILT_FROM_INPUTS = ("signature_keys", "data_cutoff")
 
 
 def case_tables(step, given) -> tuple[list[str], list]:

@@ -2,7 +2,7 @@
 -- funnel, one row per step reached (grain: unit_id, step), from its best attempt in funnel_attempts: the furthest step
 -- counts, and its times come from the latest attempt that reaches it (a new step-1 event
 -- re-anchors an attempt that has not progressed). is_complete: the entry's window ended
--- before the data's last event (otherwise the customer may still convert). ttc_s: seconds from
+-- by the data's last event (data_cutoff) (otherwise the customer may still convert). ttc_s: seconds from
 -- this step's event to the next step's, null at the last step reached, where either event is
 -- missing (implied steps) or the next came earlier (furthest mode).
 with
@@ -42,6 +42,6 @@ select
     event_id,
     event_ts,
     entered_at,
-    entered_at + to_seconds($window_s) <= (select max(event_ts) from classified_events) as is_complete,
+    entered_at + to_seconds($window_s) <= (select cutoff_ts from data_cutoff) as is_complete,
     case when next_event_ts >= event_ts then epoch(next_event_ts) - epoch(event_ts) end as ttc_s
 from chosen

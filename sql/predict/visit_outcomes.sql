@@ -1,6 +1,6 @@
 -- visit_outcomes: one row per stage visit (grain: customer_id, visit_index) with what came after
 -- it, as the predictions count it (docs/semantics.md, "Next-stage probabilities"). The window is
--- $predict_window_s (predict.window, default the funnel's window); the cutoff is the data's last event.
+-- $predict_window_s (predict.window, default the funnel's window); the cutoff is the data's last event (data_cutoff).
 -- next_stage: the stage of the next visit when it began within the window after entering this
 -- one; '(end)' when none did and the window has ended by the cutoff; null while the visit is
 -- open (its window has not ended and no next visit has come). gap_s: seconds from entering this
@@ -13,7 +13,7 @@
 with
 
 cutoff as (
-    select epoch(max(event_ts)) as cutoff_s from classified_events
+    select epoch(cutoff_ts) as cutoff_s from data_cutoff
 ),
 
 goal as (
