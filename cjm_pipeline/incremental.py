@@ -13,6 +13,12 @@ The steps that are per row say so in :data:`~cjm_pipeline.steps.STEPS` (``Step.s
   recomputed for the event ids those rows carry (every version of each, so a re-exported deal
   with a new amount replaces the old one as in a full run); ``customer_events`` also for every
   event of a customer whose identifiers now map elsewhere (a record that links two customers);
+- ``identifiers``: ``identity_edges`` for the identity nodes of those events (before and after);
+  the components and ``identity_map`` for every identifier of the earlier components their edges
+  touch (an edge that links two components has an end in each); the graph's numbering
+  (``identity_nodes``, ``identity_adjacency``, ``identity_components``) is an intermediate that no
+  run publishes, numbered here for those components alone; ``identity_run_merges`` is this
+  run's merges, all in those components;
 - ``customers``: the per-customer tables (classified events, visits, transitions, touchpoints,
   funnel attempts, journeys, visit outcomes, attribution touches) are recomputed for the
   customers of those events, before and after (a merge empties one customer and grows another),
@@ -49,6 +55,10 @@ _NARROWED: dict[str, dict[str, tuple[str, str, str]]] = {
     "loads": {"raw_events": ("_load_id", "scope_loads", "_load_id")},
     "events": {t: ("event_id", "scope_events", "event_id")
                for t in ("stg_events", "events", "event_identifiers", "event_nodes")},
+    "identifiers": {"event_nodes": ("node", "scope_nodes", "identifier"),
+                    "event_identifiers": ("event_id", "scope_node_events", "event_id"),
+                    "identity_edges": ("id_a", "scope_identifiers", "identifier"),
+                    "identity_map": ("identifier", "scope_identifiers", "identifier")},
     "customers": {
         **{s.name: ("customer_id", "scope_customers", "customer_id")
            for s in STEPS if s.scope == "customers"},
@@ -58,9 +68,13 @@ _NARROWED: dict[str, dict[str, tuple[str, str, str]]] = {
     },
 }
 
-#: Per scope kind: the column of a scoped step's table whose values the scope replaces.
+#: Per scope kind (or step): the column of a scoped step's table whose values the scope replaces, as
+#: (column, scope table, its column); WHOLE: the scope's rows are the whole table (one run's merges).
+WHOLE = ("", "", "")
 _KEY = {"loads": ("_load_id", "scope_loads", "_load_id"), "events": ("event_id", "scope_events", "event_id"),
-        "customers": ("customer_id", "scope_customers", "customer_id")}
+        "customers": ("customer_id", "scope_customers", "customer_id"),
+        "identity_edges": ("id_a", "scope_nodes", "identifier"),
+        "identity_map": ("identifier", "scope_identifiers", "identifier"), "identity_run_merges": WHOLE}
 
 #: Formats whose new files change rows loaded earlier when hits are loaded (a Metrica visit gives its
 #: hits their traffic, whichever file each came in).
@@ -206,8 +220,15 @@ def _before(con: duckdb.DuckDBPyConnection, step: Step, params: dict[str, Any]) 
         _scope_sql(con, "scope_events", params)
     elif step.name == "identity_hubs":
         _snapshot(con, "identity_hubs", "identifier")
+    elif step.name == "event_nodes":
+        _scope_sql(con, "scope_nodes", params)
+    elif step.name == "identity_edges":
+        _scope_sql(con, "scope_node_events", params)
+        _scope_sql(con, "scope_identifiers", params)
     elif step.name == "identity_map":
-        _snapshot(con, "identity_map", "identifier, customer_id")
+        db.execute(con, f"create table {SCOPE}.old_identity_map as select m.identifier, m.customer_id "
+                        f"from main.identity_map as m semi join {SCOPE}.scope_identifiers as s "
+                        "on s.identifier = m.identifier")
     elif step.name == "customer_events":
         _scope_sql(con, "scope_reassigned", params)
         db.execute(con, f"insert into {SCOPE}.scope_events select event_id from {SCOPE}.scope_reassigned "
@@ -227,6 +248,13 @@ def _after(con: duckdb.DuckDBPyConnection, step: Step, params: dict[str, Any]) -
                                  f"select identifier from {SCOPE}.old_identity_hubs))")
         if changed:
             return f"{changed} identifier(s) became or stopped being hubs, which re-links earlier events"
+    elif step.name == "event_nodes":
+        _scope_sql(con, "scope_nodes", params, add=True)
+    elif step.name == "identity_edges":
+        _scope_sql(con, "scope_identifiers", params, add=True)
+        _scope_sql(con, "scope_components", params)
+        db.execute(con, f"insert into {SCOPE}.scope_identifiers select identifier from {SCOPE}.scope_components "
+                        f"except select identifier from {SCOPE}.scope_identifiers")
     elif step.name == "customer_events":
         _scope_sql(con, "scope_customers", params, add=True)
         _scope_sql(con, "scope_deadlines", params)
@@ -264,18 +292,37 @@ def _run_scoped(con: duckdb.DuckDBPyConnection, step: Step, params: dict[str, An
         step.run(con, params)
     finally:
         db.use_schema(con, "main")
-    column, scope_table, scope_column = _KEY[kind]
+    if not step.keep:  # an intermediate: later scoped steps read it in the scope, no run publishes it
+        _drop_in_scope(con, [*narrowed, *(v.name for v in views)])
+        return StepResult(step.name, None, time.perf_counter() - started)
+    column, scope_table, scope_column = _KEY[step.name] if step.name in _KEY else _KEY[kind]
+    if (column, scope_table, scope_column) == WHOLE:
+        db.execute(con, f"create or replace table main.{step.name} as select * from {SCOPE}.{step.name}")
+        _drop_in_scope(con, [step.name, *narrowed, *(v.name for v in views)])
+        return StepResult(step.name, db.scalar(con, f"select count(*) from main.{step.name}"),
+                          time.perf_counter() - started)
     outside = db.scalar(con, f"select count(*) from {SCOPE}.{step.name} where {column} not in "
                              f"(select {scope_column} from {SCOPE}.{scope_table})")
     if outside:
         raise StepError(step.name, f"{outside} rows outside the night's scope: a per-{kind[:-1]} step read a "
                                    "table that the scope does not narrow (add it to incremental._NARROWED)")
     db.replace_rows(con, step.name, column, SCOPE, scope_table, scope_column)
+    _drop_in_scope(con, [step.name, *narrowed, *(v.name for v in views)])
+    rows = db.scalar(con, f"select count(*) from main.{step.name}")
+    return StepResult(step.name, rows, time.perf_counter() - started)
+
+
+def _drop_in_scope(con: duckdb.DuckDBPyConnection, names: list[str]) -> None:
     db.use_schema(con, SCOPE)
     try:
-        for name in [step.name, *narrowed, *(v.name for v in views)]:
+        for name in names:
             db.drop_relation(con, name)
     finally:
         db.use_schema(con, "main")
-    rows = db.scalar(con, f"select count(*) from main.{step.name}")
-    return StepResult(step.name, rows, time.perf_counter() - started)
+
+
+def drop_intermediates(con: duckdb.DuckDBPyConnection) -> None:
+    """After every step was built: drop the intermediates no run publishes (``Step.keep``)."""
+    for step in STEPS:
+        if not step.keep:
+            db.drop_relation(con, step.name)

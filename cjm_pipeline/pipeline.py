@@ -279,6 +279,7 @@ def _build(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, steps: tuple[Ste
     if len(steps) < len(STEPS):
         incremental.forget_build(con)
         return
+    incremental.drop_intermediates(con)
     incremental.record_build(con, cfg, result.run_id)
     if out is not None:
         result.exports = [str(p) for p in export.export_all(con, cfg, kind="run", run_id=result.run_id, out_dir=out)]

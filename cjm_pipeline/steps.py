@@ -68,9 +68,12 @@ class Step:
     python: Callable[[dict[str, pd.DataFrame], dict[str, Any]], pd.DataFrame] | None = None
     """Builds the table from the input tables and the run parameters, instead of a SQL file."""
     scope: str | None = None
-    """``loads``, ``events`` or ``customers``: the table is per row of that kind, and a nightly run
-    recomputes only the rows of the loads, events or customers the night touched
-    (:mod:`cjm_pipeline.incremental`); none: the step is rebuilt whole."""
+    """``loads``, ``events``, ``identifiers`` or ``customers``: the table is per row of that kind, and a
+    nightly run recomputes only the rows of the loads, events, identity components or customers the
+    night touched (:mod:`cjm_pipeline.incremental`); none: the step is rebuilt whole."""
+    keep: bool = True
+    """False: an intermediate that only later steps read, dropped once every step is built (the
+    identity graph numbered for its rounds: a nightly run numbers only the components it touches)."""
 
     def sql_path(self, params: dict[str, Any] | None = None) -> str:
         """The SQL file for these run parameters (relative to ``sql/``)."""
@@ -201,19 +204,21 @@ STEPS: tuple[Step, ...] = (
          scope="events",
          doc="each event's identity node (its smallest linking identifier, or the event itself)"),
     Step("identity_edges", "identity", ("event_nodes", "event_identifiers", "identity_hubs"), grain=("id_a", "id_b"),
+         scope="identifiers",
          doc="identifier pairs seen in one record (blocked identifiers and hubs excluded)"),
-    Step("identity_nodes", "identity", ("identity_edges",), grain=("identifier",),
+    Step("identity_nodes", "identity", ("identity_edges",), grain=("identifier",), scope="identifiers", keep=False,
          doc="each identity node numbered (integers make the component rounds cheap)"),
     Step("identity_adjacency", "identity", ("identity_edges", "identity_nodes"), grain=("src", "dst"),
+         scope="identifiers", keep=False,
          doc="the identity graph as integer pairs, both directions"),
     Step("identity_components", "identity", ("identity_adjacency",), grain=("node_id",),
-         iterate_param="max_iterations",
+         iterate_param="max_iterations", scope="identifiers", keep=False,
          doc="connected components: min-label propagation with pointer jumping, repeated to a fixpoint"),
     Step("identity_map", "identity", ("identity_components", "identity_nodes", "_cjm_identity_state"),
-         grain=("identifier",),
+         grain=("identifier",), scope="identifiers",
          doc="identifier -> customer_id, stable across runs (a merge keeps the oldest id)"),
     Step("identity_run_merges", "identity", ("identity_map", "_cjm_identity_state", "identity_edges"),
-         grain=("customer_id",), doc="earlier customers this run joins into one, with a linking identifier"),
+         grain=("customer_id",), scope="identifiers", doc="earlier customers this run joins into one, with a linking identifier"),
     Step("identity_flagged", "identity", ("identity_map",), grain=("customer_id",),
          doc="customers with more identifiers than identity.flag_component_size"),
     Step("customer_events", "identity", ("events", "event_nodes", "identity_map"), grain=("event_id",),

@@ -1,7 +1,7 @@
 -- scope_reassigned: earlier events whose customer this run may change (grain: event_id): every
 -- event of a customer one of whose identity nodes now maps to another customer_id, or to none
--- (identity_map before this run's identity steps against after). New and changed events are in
--- the scope already.
+-- (identity_map before this run's identity steps, kept for the identifiers in the scope: the
+-- others keep their customer, against after). New and changed events are in the scope already.
 with
 
 changed as (
