@@ -26,7 +26,9 @@ def _step(name: str, inputs: tuple[str, ...], grain: tuple[str, ...]) -> Step:
     return next((s for s in pipeline.STEPS if s.name == name), Step(name, "funnel", inputs, grain=grain))
 
 
-BREAKDOWN_STEP = _step("funnel_breakdown", ("funnel_customer_steps", "classified_events", "cfg_breakdowns",
+UNIT_VALUES_STEP = _step("funnel_unit_values", ("funnel_customer_steps", "funnel_events", "classified_events",
+                                                "cfg_breakdowns"), ("unit_id", "breakdown"))
+BREAKDOWN_STEP = _step("funnel_breakdown", ("funnel_unit_values", "funnel_customer_steps", "data_cutoff",
                                             "cfg_funnel_steps"), ("breakdown", "value", "step"))
 TTC_STEP = _step("ttc_histogram", ("funnel_customer_steps", "cfg_funnel_steps"), ("step", "bin_index"))
 
@@ -45,6 +47,7 @@ def run(journeys, stages=("a", "b", "c"), *, breakdowns=("first_channel", "last_
     })
     pipeline.write_config_tables(r.con, cfg)
     params = pipeline.params_for(cfg)
+    UNIT_VALUES_STEP.run(r.con, params)
     BREAKDOWN_STEP.run(r.con, params)
     TTC_STEP.run(r.con, params)
     return r

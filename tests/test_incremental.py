@@ -10,6 +10,7 @@ equal to the nightly one's, floats to 12 significant digits as in ``test_publish
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
 from dataclasses import replace
@@ -98,7 +99,6 @@ def files(config: Path) -> dict[str, str]:
 def assert_same(nightly: Path, rebuilt: Path) -> None:
     mine, theirs = tables(nightly), tables(rebuilt)
     assert sorted(mine) == sorted(theirs)
-    assert "funnel_sales.funnel" in mine and len(mine["main.journeys"]) > 100
     different = [name for name in theirs if mine[name] != theirs[name]]
     assert not different, f"tables differ from a full rebuild: {different}"
     mine, theirs = files(nightly), files(rebuilt)
@@ -128,6 +128,8 @@ def test_thirty_nights_one_by_one_publish_what_a_full_rebuild_does(drops, tmp_pa
         if night in (10, 20, NIGHTS):
             assert_same(config, rebuilt_copy(config, tmp_path / f"rebuilt{night}"))
     assert builds[0] == "full: no complete build to continue"
+    published = tables(config)
+    assert "funnel_sales.funnel" in published and len(published["main.journeys"]) > 100
     incremental_nights = [b for b in builds if b.startswith("incremental: ")]
     assert len(incremental_nights) >= NIGHTS - 3, builds
     # a night recomputes a fraction of the customers
@@ -172,3 +174,35 @@ def test_a_partial_run_or_another_engine_rebuilds_every_step(tmp_path):
         con.close()
     assert pipeline.run(cfg, until="events", export_outputs=False).build.startswith("full: --until")
     assert pipeline.run(cfg, export_outputs=False).build == "full: no complete build to continue"
+
+
+def test_the_semantics_example_a_night_that_links_two_customers(tmp_path):
+    """docs/semantics.md, "Nightly runs": night 2's link merges A's and B's customers in the scope."""
+    (tmp_path / "in").mkdir()
+    config = tmp_path / "cjm.yaml"
+    config.write_text(yaml.safe_dump({
+        "warehouse": str(tmp_path / "cjm.duckdb"), "timezone": "UTC", "output": {"dir": str(tmp_path / "out")},
+        "sources": [{"name": "web", "format": "generic_events", "path": str(tmp_path / "in")}],
+        "stages": [{"name": "view", "rules": [{"event_type": "page_view"}]},
+                   {"name": "purchase", "rules": [{"event_type": "purchase"}]}],
+    }), encoding="utf-8")
+    header = "event_id,event_time,event_type,client_id,email\n"
+    (tmp_path / "in" / "night1.csv").write_text(header + "e1,2025-03-01 10:00:00,page_view,A,\n"
+                                                "e2,2025-03-01 12:00:00,purchase,B,\n", encoding="utf-8")
+    first = pipeline.run(load_config(config))
+    assert first.build == "full: no complete build to continue"
+    (tmp_path / "in" / "night2.csv").write_text(header + "e3,2025-03-02 09:00:00,crm_note,A,x@y.ru\n"
+                                                "e4,2025-03-02 09:05:00,crm_note,B,x@y.ru\n", encoding="utf-8")
+    second = pipeline.run(load_config(config))
+    assert second.build == "incremental: 2 customers recomputed"  # A's and B's
+    con = db.connect(load_config(config).warehouse_path, read_only=True)
+    try:
+        ids = db.execute(con, "select distinct customer_id from customer_events")
+        funnel = db.execute(con, "select step, customers from funnel order by step")
+        merged = db.execute(con, "select customer_id, merged_ids from identity_merges")
+    finally:
+        con.close()
+    a = hashlib.md5(b"client_id:A").hexdigest()
+    assert ids == [(a,)] and funnel == [(1, 1), (2, 1)]
+    assert merged == [(a, [hashlib.md5(b"client_id:B").hexdigest()])]
+    assert_same(config, rebuilt_copy(config, tmp_path / "rebuilt"))

@@ -1,97 +1,27 @@
 -- funnel_breakdown: one row per configured breakdown, value and funnel step (grain: breakdown,
--- value, step), with the funnel table's counts and rates computed within each value.
--- Each unit (customer, deal or session) that entered the funnel (has a step-1 row in
--- funnel_customer_steps) gets exactly one value per breakdown, so the customers (units) of a step
--- summed over a breakdown's values equal the funnel's customers at that step.
--- The entry event: the step-1 event; where step 1 is implied (furthest mode) the customer's
--- first event at entered_at among the steps' events (lowest step).
--- first_channel / last_channel: channel of the first / last event with a channel whose
--- event_ts <= entered_at, in the total order (event_ts, stage_order, event_id).
--- entry_source: source of the entry event. cohort: date_trunc($cohort_period, entered_at) as
--- 'YYYY-MM-DD'. properties.<name>: that property of the entry event.
--- Missing or empty values are '(none)'. Other values beyond the top $top_n by step-1 customers
--- (ties by value) are summed into '(other)'; '(none)' is always kept and takes no place in the top.
+-- value, step), with the funnel table's counts and rates computed within each value. Each unit
+-- (customer, deal or session) that entered the funnel has exactly one value per breakdown
+-- (funnel_unit_values), so the customers (units) of a step summed over a breakdown's values equal
+-- the funnel's customers at that step.
+-- Other values beyond the top $top_n by step-1 customers (ties by value) are summed into
+-- '(other)'; '(none)' is always kept and takes no place in the top.
 -- The cohort breakdown keeps the latest $top_n periods instead (contiguous, however many entries
 -- each has; the earlier ones are '(other)'), and is_complete says whether every entry of the
--- cohort has had its whole window before the data's last event (as funnel_trends.is_complete;
--- null for other breakdowns and for '(other)').
+-- cohort has had its whole window before the data's last event (data_cutoff; as
+-- funnel_trends.is_complete; null for other breakdowns and for '(other)').
 -- Every funnel step is listed for every value (customers 0 where nobody reached it).
 with
 
 customer_steps as (
-    select * from funnel_customer_steps
-),
-
-events as (
-    select unit_id, event_id, event_ts, stage_order, channel, source from funnel_events
-),
-
-breakdowns as (
-    select distinct breakdown, property_name from cfg_breakdowns
+    select unit_id, step from funnel_customer_steps
 ),
 
 steps as (
     select step, stage, stage_order from cfg_funnel_steps
 ),
 
-entrants as (
-    select unit_id, entered_at
-    from customer_steps
-    where step = 1
-),
-
-entry_events as (
-    select
-        cs.unit_id,
-        arg_min(cs.event_id, cs.step) as event_id
-    from customer_steps as cs
-    join entrants as en on en.unit_id = cs.unit_id
-    where cs.event_id is not null
-        and (cs.step = 1 or cs.event_ts = en.entered_at)
-    group by cs.unit_id
-),
-
-touches as (
-    select
-        en.unit_id,
-        arg_min(e.channel, (e.event_ts, e.stage_order, e.event_id)) as first_channel,
-        arg_max(e.channel, (e.event_ts, e.stage_order, e.event_id)) as last_channel
-    from entrants as en
-    join events as e on e.unit_id = en.unit_id
-    where e.channel is not null
-        and e.event_ts <= en.entered_at
-    group by en.unit_id
-),
-
-attributes as (
-    select
-        en.unit_id,
-        t.first_channel,
-        t.last_channel,
-        e.source as entry_source,
-        strftime(date_trunc($cohort_period, en.entered_at), '%Y-%m-%d') as cohort,
-        c.properties as entry_properties
-    from entrants as en
-    left join touches as t on t.unit_id = en.unit_id
-    left join entry_events as ee on ee.unit_id = en.unit_id
-    left join events as e on e.event_id = ee.event_id
-    left join classified_events as c on c.event_id = ee.event_id
-),
-
 raw_values as (
-    select
-        b.breakdown,
-        a.unit_id,
-        coalesce(nullif(
-            case b.breakdown
-                when 'first_channel' then a.first_channel
-                when 'last_channel' then a.last_channel
-                when 'entry_source' then a.entry_source
-                when 'cohort' then a.cohort
-                else a.entry_properties[b.property_name]
-            end, ''), '(none)') as value
-    from attributes as a
-    cross join breakdowns as b
+    select breakdown, unit_id, value from funnel_unit_values
 ),
 
 value_counts as (
@@ -144,7 +74,7 @@ value_steps as (
 ),
 
 last_event as (
-    select max(event_ts) as last_ts from classified_events
+    select cutoff_ts as last_ts from data_cutoff
 ),
 
 counted as (
