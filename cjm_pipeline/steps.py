@@ -258,6 +258,8 @@ STEPS: tuple[Step, ...] = (
     Step("step_flows", "journey", ("stage_visits",), grain=("step", "from_stage", "to_stage"),
          order=("step", "from_order", "to_order", "from_stage", "to_stage"),
          doc="the stage flow by visit number (step 1..N): the step-indexed Sankey, returns as later columns"),
+    Step("customer_paths", "journey", ("stage_visits",), grain=("customer_id",), scope="customers",
+         doc="each customer's full and collapsed stage path, and the time from the first visit to the last"),
     Step("stage_stock", "journey", ("stage_visits", "cfg_stages"), grain=("day", "stage"), order=("day", "stage_order"),
          doc="active customers per current stage at the end of each day, and the (lapsed) band"),
     # map: what customers do, say and hit at each stage, whatever the funnel settings (the journey map's inputs)
@@ -305,7 +307,7 @@ STEPS: tuple[Step, ...] = (
     Step("loops", "outputs", ("stage_visits", "stage_transitions", "journeys"), grain=("from_stage", "to_stage"),
          order=("from_order", "to_order"),
          doc="back-steps j -> i: customers, occurrences, resolved share, return time, looper vs non-looper conversion"),
-    Step("paths", "outputs", ("stage_visits", "journeys"), grain=("path_kind", "stage_path"), order=("path_kind", "rank"),
+    Step("paths", "outputs", ("customer_paths", "journeys"), grain=("path_kind", "stage_path"), order=("path_kind", "rank"),
          doc="most common full and collapsed stage paths (top N per kind, plus (other)), with their conversion"),
     Step("barriers", "outputs", ("funnel", "transitions", "stage_coverage"), grain=("barrier_kind", "rank"),
          doc="top 5 drop-offs, slow steps and back-steps, with the numbers behind each rank"),

@@ -10,62 +10,19 @@
 -- converted: customers on the path who converted (journeys.converted: reached the main funnel's
 -- goal step, its last step, under the funnel's settings); conversion = converted / customers.
 -- median_duration_s: median over the path's customers of seconds from their first visit entry
--- to their last visit entry.
+-- to their last visit entry. Each customer's paths are in customer_paths.
 with
 
-visits as (
-    select * from stage_visits
-),
-
-customers as (
-    select
-        v.customer_id,
-        string_agg(v.stage, '>' order by v.visit_index) as full_path,
-        count(*) as n_visits,
-        epoch(max(v.entered_at)) - epoch(min(v.entered_at)) as duration_s,
-        any_value(j.converted) as is_converted
-    from visits as v
-    join journeys as j on j.customer_id = v.customer_id
-    group by v.customer_id
-),
-
-first_entries as (
-    select
-        customer_id,
-        stage,
-        min(visit_index) as visit_index
-    from visits
-    group by customer_id, stage
-),
-
-collapsed as (
-    select
-        customer_id,
-        string_agg(stage, '>' order by visit_index) as collapsed_path,
-        count(*) as n_stages
-    from first_entries
-    group by customer_id
-),
-
-customer_paths as (
-    select
-        'full' as path_kind,
-        customer_id,
-        full_path as stage_path,
-        n_visits as n_stages,
-        duration_s,
-        is_converted
-    from customers
+path_rows as (
+    select 'full' as path_kind, c.customer_id, c.full_path as stage_path, c.n_visits as n_stages, c.duration_s,
+        j.converted as is_converted
+    from customer_paths as c
+    join journeys as j on j.customer_id = c.customer_id
     union all
-    select
-        'collapsed' as path_kind,
-        c.customer_id,
-        k.collapsed_path as stage_path,
-        k.n_stages,
-        c.duration_s,
-        c.is_converted
-    from customers as c
-    join collapsed as k on k.customer_id = c.customer_id
+    select 'collapsed' as path_kind, c.customer_id, c.collapsed_path as stage_path, c.n_stages, c.duration_s,
+        j.converted as is_converted
+    from customer_paths as c
+    join journeys as j on j.customer_id = c.customer_id
 ),
 
 path_counts as (
@@ -76,7 +33,7 @@ path_counts as (
         count(*) as customers,
         count(*) filter (where is_converted) as converted,
         median(duration_s) as median_duration_s
-    from customer_paths
+    from path_rows
     group by path_kind, stage_path, n_stages
 ),
 
@@ -125,7 +82,7 @@ other_paths as (
         count(*) filter (where cp.is_converted) / count(*) as conversion,
         median(cp.duration_s) as median_duration_s,
         cast(1 as double) as cumulative_share
-    from customer_paths as cp
+    from path_rows as cp
     join ranks as r
         on r.path_kind = cp.path_kind
         and r.stage_path = cp.stage_path
