@@ -179,9 +179,11 @@ def test_a_partial_run_or_another_engine_rebuilds_every_step(tmp_path):
 def test_the_semantics_example_a_night_that_links_two_customers(tmp_path):
     """docs/semantics.md, "Nightly runs": night 2's link merges A's and B's customers in the scope."""
     (tmp_path / "in").mkdir()
-    config = tmp_path / "cjm.yaml"
+    (tmp_path / "p").mkdir()
+    config = tmp_path / "p" / "cjm.yaml"
     config.write_text(yaml.safe_dump({
-        "warehouse": str(tmp_path / "cjm.duckdb"), "timezone": "UTC", "output": {"dir": str(tmp_path / "out")},
+        "warehouse": str(tmp_path / "p" / "wh" / "cjm.duckdb"), "timezone": "UTC",
+        "output": {"dir": str(tmp_path / "p" / "out")},
         "sources": [{"name": "web", "format": "generic_events", "path": str(tmp_path / "in")}],
         "stages": [{"name": "view", "rules": [{"event_type": "page_view"}]},
                    {"name": "purchase", "rules": [{"event_type": "purchase"}]}],
