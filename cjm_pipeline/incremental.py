@@ -168,10 +168,7 @@ def run_steps(con: duckdb.DuckDBPyConnection, steps: tuple[Step, ...], params: d
             if on_step:
                 on_step(step, i, len(steps))
             if scoped:
-                reason = _before(con, step, params)
-                if reason:
-                    log(f"rebuilding every step from {step.name} on: {reason}")
-                    scoped = False
+                _before(con, step, params)
             kind = step.scope if scoped else None
             if kind == "customers" and step.layer == "funnel" and params.get("unit") != "customer":
                 kind = None  # a deal or a session is not narrowed by customer: the funnel's unit steps run whole
@@ -217,7 +214,7 @@ def _snapshot(con: duckdb.DuckDBPyConnection, table: str, columns: str) -> None:
     db.execute(con, f"create or replace table {SCOPE}.old_{table} as select {columns} from main.{table}")
 
 
-def _before(con: duckdb.DuckDBPyConnection, step: Step, params: dict[str, Any]) -> str | None:
+def _before(con: duckdb.DuckDBPyConnection, step: Step, params: dict[str, Any]) -> None:
     """Prepare the scope a step needs (from the tables as the last build left them)."""
     if step.name == "stg_events":
         _scope_sql(con, "scope_loads", params)
@@ -238,7 +235,6 @@ def _before(con: duckdb.DuckDBPyConnection, step: Step, params: dict[str, Any]) 
         db.execute(con, f"insert into {SCOPE}.scope_events select event_id from {SCOPE}.scope_reassigned "
                         f"except select event_id from {SCOPE}.scope_events")
         _scope_sql(con, "scope_customers", params)
-    return None
 
 
 def _after(con: duckdb.DuckDBPyConnection, step: Step, params: dict[str, Any]) -> str | None:

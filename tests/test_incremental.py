@@ -208,3 +208,58 @@ def test_the_semantics_example_a_night_that_links_two_customers(tmp_path):
     assert ids == [(a,)] and funnel == [(1, 1), (2, 1)]
     assert merged == [(a, [hashlib.md5(b"client_id:B").hexdigest()])]
     assert_same(config, rebuilt_copy(config, tmp_path / "rebuilt"))
+
+
+def tiny_project(tmp_path: Path, **sections) -> Path:
+    """A generic-events project in ``tmp_path/p`` reading ``tmp_path/in`` (view -> call -> purchase)."""
+    (tmp_path / "in").mkdir(exist_ok=True)
+    (tmp_path / "p").mkdir(exist_ok=True)
+    config = tmp_path / "p" / "cjm.yaml"
+    config.write_text(yaml.safe_dump({
+        "warehouse": str(tmp_path / "p" / "wh" / "cjm.duckdb"), "timezone": "UTC",
+        "output": {"dir": str(tmp_path / "p" / "out")},
+        "sources": [{"name": "crm", "format": "generic_events", "path": str(tmp_path / "in")}],
+        "stages": [{"name": "view", "rules": [{"event_type": "page_view"}]},
+                   {"name": "call", "rules": [{"event_type": "call"}]},
+                   {"name": "purchase", "rules": [{"event_type": "purchase"}]}],
+        **sections,
+    }), encoding="utf-8")
+    return config
+
+
+def night(tmp_path: Path, name: str, rows: list[str]) -> None:
+    header = "event_id,event_time,event_type,client_id,crm_contact_id,phone\n"
+    (tmp_path / "in" / f"{name}.csv").write_text(header + "".join(r + "\n" for r in rows), encoding="utf-8")
+
+
+def test_a_phone_that_becomes_a_hub_rebuilds_the_identity_steps_on(tmp_path):
+    """A phone on a fourth CRM contact is a hub from then on (identity.max_contacts_per_identifier: 3):
+    it stops linking the earlier events that carried it, so the run rebuilds everything from there."""
+    config = tiny_project(tmp_path)
+    night(tmp_path, "n1", [f"e{i},2025-03-0{i} 10:00:00,{t},c{i},{i},+7 916 000-00-01"
+                           for i, t in ((1, "page_view"), (2, "call"), (3, "purchase"))])
+    pipeline.run(load_config(config))
+    night(tmp_path, "n2", ["e4,2025-03-05 10:00:00,call,c4,4,+7 916 000-00-01"])
+    result = pipeline.run(load_config(config))
+    assert result.build == "incremental up to the identity steps, then every step rebuilt"
+    con = db.connect(load_config(config).warehouse_path, read_only=True)
+    try:
+        assert db.scalar(con, "select count(*) from identity_hubs") == 1
+        assert db.scalar(con, "select count(distinct customer_id) from customer_events") == 4
+    finally:
+        con.close()
+    night(tmp_path, "n3", ["e5,2025-03-06 10:00:00,purchase,c4,4,"])
+    assert pipeline.run(load_config(config)).build == "incremental: 1 customers recomputed"
+    assert_same(config, rebuilt_copy(config, tmp_path / "rebuilt"))
+
+
+@pytest.mark.parametrize("unit", ["session", "deal"])
+def test_a_funnel_of_sessions_or_deals_is_rebuilt_whole_and_the_rest_by_customer(tmp_path, unit):
+    config = tiny_project(tmp_path, funnel={"unit": unit, "window": "7d"})
+    night(tmp_path, "n1", ["e1,2025-03-01 10:00:00,page_view,a,,", "e2,2025-03-01 10:10:00,call,a,,",
+                           "e3,2025-03-02 11:00:00,page_view,b,,"])
+    pipeline.run(load_config(config))
+    night(tmp_path, "n2", ["e4,2025-03-02 11:05:00,call,b,7,", "e5,2025-03-09 12:00:00,purchase,,7,"])
+    # b's (joined by contact 7), and a's: its window (7 days from 03-01) ends between the cutoffs
+    assert pipeline.run(load_config(config)).build == "incremental: 2 customers recomputed"
+    assert_same(config, rebuilt_copy(config, tmp_path / "rebuilt"))
