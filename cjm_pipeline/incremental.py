@@ -190,16 +190,17 @@ def run_steps(con: duckdb.DuckDBPyConnection, steps: tuple[Step, ...], params: d
     return results, customers if scoped else None
 
 
-def _scope_sql(con: duckdb.DuckDBPyConnection, table: str, params: dict[str, Any], *, add: bool = False) -> None:
-    """``_scope.<table>`` from ``sql/incremental/<table>.sql``; with ``add``, its rows are added (distinct)."""
-    sql = db.read_sql(f"incremental/{table}.sql")
-    if not add:
-        _create_in_scope(con, table, sql, params)
+def _scope_sql(con: duckdb.DuckDBPyConnection, query: str, params: dict[str, Any], *, into: str | None = None) -> None:
+    """``_scope.<query>`` from ``sql/incremental/<query>.sql``; with ``into``, its rows are added to
+    the scope table ``_scope.<into>`` instead (those it does not hold yet)."""
+    sql = db.read_sql(f"incremental/{query}.sql")
+    if into is None:
+        _create_in_scope(con, query, sql, params)
         return
-    _create_in_scope(con, f"{table}__add", sql, params)
-    db.execute(con, f"insert into {SCOPE}.{table} select * from {SCOPE}.{table}__add "
-                    f"except select * from {SCOPE}.{table}")
-    db.execute(con, f"drop table {SCOPE}.{table}__add")
+    _create_in_scope(con, f"{into}__add", sql, params)
+    db.execute(con, f"insert into {SCOPE}.{into} select * from {SCOPE}.{into}__add "
+                    f"except select * from {SCOPE}.{into}")
+    db.execute(con, f"drop table {SCOPE}.{into}__add")
 
 
 def _create_in_scope(con: duckdb.DuckDBPyConnection, table: str, sql: str, params: dict[str, Any]) -> None:
@@ -210,37 +211,29 @@ def _create_in_scope(con: duckdb.DuckDBPyConnection, table: str, sql: str, param
         db.use_schema(con, "main")
 
 
-def _snapshot(con: duckdb.DuckDBPyConnection, table: str, columns: str) -> None:
-    db.execute(con, f"create or replace table {SCOPE}.old_{table} as select {columns} from main.{table}")
-
-
 def _before(con: duckdb.DuckDBPyConnection, step: Step, params: dict[str, Any]) -> None:
     """Prepare the scope a step needs (from the tables as the last build left them)."""
     if step.name == "stg_events":
         _scope_sql(con, "scope_loads", params)
         _scope_sql(con, "scope_events", params)
     elif step.name == "identity_hubs":
-        _snapshot(con, "identity_hubs", "identifier")
+        db.execute(con, f"create table {SCOPE}.old_identity_hubs as select identifier from main.identity_hubs")
     elif step.name == "event_nodes":
         _scope_sql(con, "scope_nodes", params)
     elif step.name == "identity_edges":
         _scope_sql(con, "scope_node_events", params)
         _scope_sql(con, "scope_identifiers", params)
     elif step.name == "identity_map":
-        db.execute(con, f"create table {SCOPE}.old_identity_map as select m.identifier, m.customer_id "
-                        f"from main.identity_map as m semi join {SCOPE}.scope_identifiers as s "
-                        "on s.identifier = m.identifier")
+        _scope_sql(con, "old_identity_map", params)
     elif step.name == "customer_events":
-        _scope_sql(con, "scope_reassigned", params)
-        db.execute(con, f"insert into {SCOPE}.scope_events select event_id from {SCOPE}.scope_reassigned "
-                        f"except select event_id from {SCOPE}.scope_events")
+        _scope_sql(con, "scope_reassigned", params, into="scope_events")
         _scope_sql(con, "scope_customers", params)
 
 
 def _after(con: duckdb.DuckDBPyConnection, step: Step, params: dict[str, Any]) -> str | None:
     """Widen the scope with what a step's new rows tell; a reason when the rest must be rebuilt."""
     if step.name == "stg_events":
-        _scope_sql(con, "scope_events", params, add=True)
+        _scope_sql(con, "scope_events", params, into="scope_events")
     elif step.name == "identity_hubs":
         changed = db.scalar(con, f"select count(*) from ((select identifier from {SCOPE}.old_identity_hubs "
                                  "except select identifier from main.identity_hubs) union all "
@@ -249,17 +242,13 @@ def _after(con: duckdb.DuckDBPyConnection, step: Step, params: dict[str, Any]) -
         if changed:
             return f"{changed} identifier(s) became or stopped being hubs, which re-links earlier events"
     elif step.name == "event_nodes":
-        _scope_sql(con, "scope_nodes", params, add=True)
+        _scope_sql(con, "scope_nodes", params, into="scope_nodes")
     elif step.name == "identity_edges":
-        _scope_sql(con, "scope_identifiers", params, add=True)
-        _scope_sql(con, "scope_components", params)
-        db.execute(con, f"insert into {SCOPE}.scope_identifiers select identifier from {SCOPE}.scope_components "
-                        f"except select identifier from {SCOPE}.scope_identifiers")
+        _scope_sql(con, "scope_identifiers", params, into="scope_identifiers")
+        _scope_sql(con, "scope_components", params, into="scope_identifiers")
     elif step.name == "customer_events":
-        _scope_sql(con, "scope_customers", params, add=True)
-        _scope_sql(con, "scope_deadlines", params)
-        db.execute(con, f"insert into {SCOPE}.scope_customers select customer_id from {SCOPE}.scope_deadlines "
-                        f"except select customer_id from {SCOPE}.scope_customers")
+        _scope_sql(con, "scope_customers", params, into="scope_customers")
+        _scope_sql(con, "scope_deadlines", params, into="scope_customers")
         _scope_sql(con, "scope_customer_events", params)
     return None
 
