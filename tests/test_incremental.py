@@ -176,25 +176,39 @@ def test_a_partial_run_or_another_engine_rebuilds_every_step(tmp_path):
     assert pipeline.run(cfg, export_outputs=False).build == "full: no complete build to continue"
 
 
-def test_the_semantics_example_a_night_that_links_two_customers(tmp_path):
-    """docs/semantics.md, "Nightly runs": night 2's link merges A's and B's customers in the scope."""
-    (tmp_path / "in").mkdir()
-    (tmp_path / "p").mkdir()
+#: The stages of the small projects: a page view, a call, a purchase.
+TINY_STAGES = (("view", "page_view"), ("call", "call"), ("purchase", "purchase"))
+
+
+def tiny_project(tmp_path: Path, stages=TINY_STAGES, **sections) -> Path:
+    """A generic-events project in ``tmp_path/p`` reading ``tmp_path/in``; ``stages`` as (stage, event type)."""
+    (tmp_path / "in").mkdir(exist_ok=True)
+    (tmp_path / "p").mkdir(exist_ok=True)
     config = tmp_path / "p" / "cjm.yaml"
     config.write_text(yaml.safe_dump({
         "warehouse": str(tmp_path / "p" / "wh" / "cjm.duckdb"), "timezone": "UTC",
         "output": {"dir": str(tmp_path / "p" / "out")},
-        "sources": [{"name": "web", "format": "generic_events", "path": str(tmp_path / "in")}],
-        "stages": [{"name": "view", "rules": [{"event_type": "page_view"}]},
-                   {"name": "purchase", "rules": [{"event_type": "purchase"}]}],
+        "sources": [{"name": "crm", "format": "generic_events", "path": str(tmp_path / "in")}],
+        "stages": [{"name": name, "rules": [{"event_type": event_type}]} for name, event_type in stages],
+        **sections,
     }), encoding="utf-8")
-    header = "event_id,event_time,event_type,client_id,email\n"
-    (tmp_path / "in" / "night1.csv").write_text(header + "e1,2025-03-01 10:00:00,page_view,A,\n"
-                                                "e2,2025-03-01 12:00:00,purchase,B,\n", encoding="utf-8")
+    return config
+
+
+def night(tmp_path: Path, name: str, rows: list[str],
+          header: str = "event_id,event_time,event_type,client_id,crm_contact_id,phone") -> None:
+    (tmp_path / "in" / f"{name}.csv").write_text(header + "\n" + "".join(r + "\n" for r in rows), encoding="utf-8")
+
+
+def test_the_semantics_example_a_night_that_links_two_customers(tmp_path):
+    """docs/semantics.md, "Nightly runs": night 2's link merges A's and B's customers in the scope."""
+    config = tiny_project(tmp_path, stages=(("view", "page_view"), ("purchase", "purchase")))
+    header = "event_id,event_time,event_type,client_id,email"
+    night(tmp_path, "night1", ["e1,2025-03-01 10:00:00,page_view,A,", "e2,2025-03-01 12:00:00,purchase,B,"], header)
     first = pipeline.run(load_config(config))
     assert first.build == "full: no complete build to continue"
-    (tmp_path / "in" / "night2.csv").write_text(header + "e3,2025-03-02 09:00:00,crm_note,A,x@y.ru\n"
-                                                "e4,2025-03-02 09:05:00,crm_note,B,x@y.ru\n", encoding="utf-8")
+    night(tmp_path, "night2", ["e3,2025-03-02 09:00:00,crm_note,A,x@y.ru", "e4,2025-03-02 09:05:00,crm_note,B,x@y.ru"],
+          header)
     second = pipeline.run(load_config(config))
     assert second.build == "incremental: 2 customers recomputed"  # A's and B's
     con = db.connect(load_config(config).warehouse_path, read_only=True)
@@ -208,28 +222,6 @@ def test_the_semantics_example_a_night_that_links_two_customers(tmp_path):
     assert ids == [(a,)] and funnel == [(1, 1), (2, 1)]
     assert merged == [(a, [hashlib.md5(b"client_id:B").hexdigest()])]
     assert_same(config, rebuilt_copy(config, tmp_path / "rebuilt"))
-
-
-def tiny_project(tmp_path: Path, **sections) -> Path:
-    """A generic-events project in ``tmp_path/p`` reading ``tmp_path/in`` (view -> call -> purchase)."""
-    (tmp_path / "in").mkdir(exist_ok=True)
-    (tmp_path / "p").mkdir(exist_ok=True)
-    config = tmp_path / "p" / "cjm.yaml"
-    config.write_text(yaml.safe_dump({
-        "warehouse": str(tmp_path / "p" / "wh" / "cjm.duckdb"), "timezone": "UTC",
-        "output": {"dir": str(tmp_path / "p" / "out")},
-        "sources": [{"name": "crm", "format": "generic_events", "path": str(tmp_path / "in")}],
-        "stages": [{"name": "view", "rules": [{"event_type": "page_view"}]},
-                   {"name": "call", "rules": [{"event_type": "call"}]},
-                   {"name": "purchase", "rules": [{"event_type": "purchase"}]}],
-        **sections,
-    }), encoding="utf-8")
-    return config
-
-
-def night(tmp_path: Path, name: str, rows: list[str]) -> None:
-    header = "event_id,event_time,event_type,client_id,crm_contact_id,phone\n"
-    (tmp_path / "in" / f"{name}.csv").write_text(header + "".join(r + "\n" for r in rows), encoding="utf-8")
 
 
 def test_a_phone_that_becomes_a_hub_rebuilds_the_identity_steps_on(tmp_path):
